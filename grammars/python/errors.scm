@@ -1,0 +1,3 @@
+; Syntax errors: tree-sitter's error-recovery nodes.
+(ERROR) @error
+(MISSING) @missing

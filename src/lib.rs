@@ -1,0 +1,8 @@
+//! plumb: a language server and CLI that runs the Python you are writing and shows, with proof,
+//! where it is wrong. See ARCHITECTURE.md for the map.
+
+pub mod cli;
+pub mod judge;
+pub mod pipeline;
+pub mod sandbox;
+pub mod syntax;

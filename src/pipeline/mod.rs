@@ -1,0 +1,165 @@
+//! The one way through: document → syntax → evidence → sandbox → judge. `cli` and (later) `lsp` are
+//! two faces of this module; neither runs a stage itself.
+
+mod input;
+
+use serde::Serialize;
+
+use crate::judge::{self, ExampleVerdict, Finding, FindingKind, Severity, Verdict};
+use crate::sandbox::{Cancel, Case, CaseKind, Chunk, Group, Limits, Program, Report, Sandbox};
+use crate::syntax::{self, Function, LineIndex, SyntaxIssue};
+
+pub use input::{Document, InputError, MAX_FILE_BYTES, read_document};
+
+/// Settings for one check.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub limits: Limits,
+}
+
+/// One function and what the judge made of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionResult {
+    pub function: Function,
+    pub verdict: Verdict,
+}
+
+/// A checked file.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    pub path: String,
+    pub text: String,
+    pub line_index: LineIndex,
+    pub functions: Vec<FunctionResult>,
+    /// Syntax errors outside every function.
+    pub module_issues: Vec<SyntaxIssue>,
+    /// The decoder replaced invalid UTF-8.
+    pub lossy: bool,
+}
+
+impl FileResult {
+    pub fn failing(&self) -> bool {
+        self.functions.iter().any(|f| f.verdict.status == judge::Status::Failing) || !self.module_issues.is_empty()
+    }
+}
+
+/// Checks one document: every function's examples run in one sandbox run, then each is judged.
+pub fn check_document(sandbox: &Sandbox, doc: &Document, settings: &Settings, cancel: &Cancel) -> FileResult {
+    let text = doc.text.as_str();
+    let parsed = syntax::parse(text);
+    let (program, slots) = program_for(&doc.path, text, &parsed);
+    let report = if program.groups.is_empty() {
+        Report { setup: Vec::new(), outcomes: Vec::new(), instances: 0 }
+    } else {
+        sandbox.run(&program, &settings.limits, cancel)
+    };
+
+    let mut module_issues = Vec::new();
+    for issue in &parsed.syntax_issues {
+        if !parsed.functions.iter().any(|f| f.range.start <= issue.range.start && issue.range.end <= f.range.end) {
+            module_issues.push(issue.clone());
+        }
+    }
+
+    let functions = parsed
+        .functions
+        .iter()
+        .enumerate()
+        .map(|(index, function)| {
+            let syntax_findings: Vec<Finding> = if function.has_error {
+                parsed
+                    .syntax_issues
+                    .iter()
+                    .filter(|i| function.range.start <= i.range.start && i.range.end <= function.range.end)
+                    .map(|i| Finding {
+                        kind: FindingKind::SyntaxError,
+                        severity: Severity::Error,
+                        message: i.message.clone(),
+                        range: i.range,
+                        feedback: format!("SyntaxError: {}\n", i.message.trim_start_matches("syntax error: ")),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let verdicts: Vec<ExampleVerdict> = match slots.iter().position(|s| s.function == index) {
+                Some(group) => slots[group]
+                    .examples
+                    .iter()
+                    .zip(&report.outcomes[group])
+                    .map(|(&e, outcome)| {
+                        judge::judge_example(&doc.path, &function.name, &function.examples[e], outcome)
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            FunctionResult { function: function.clone(), verdict: judge::judge_examples(verdicts, syntax_findings) }
+        })
+        .collect();
+    FileResult {
+        path: doc.path.clone(),
+        line_index: LineIndex::new(text),
+        text: doc.text.clone(),
+        functions,
+        module_issues,
+        lossy: doc.lossy,
+    }
+}
+
+/// Which function and which of its examples each group of the program holds.
+struct Slot {
+    function: usize,
+    examples: Vec<usize>,
+}
+
+/// The sandbox program for a file: its top-level statements, and one group per function with
+/// examples (a docstring's examples share a namespace, as in doctest).
+fn program_for(path: &str, text: &str, parsed: &syntax::ParsedFile) -> (Program, Vec<Slot>) {
+    let chunks = parsed
+        .top_level
+        .iter()
+        .filter(|t| !t.has_error)
+        .map(|t| Chunk { line: t.line, text: text[t.range.start..t.range.end].to_string() })
+        .collect();
+    let mut groups = Vec::new();
+    let mut slots = Vec::new();
+    for (index, function) in parsed.functions.iter().enumerate() {
+        if function.has_error {
+            continue;
+        }
+        let examples: Vec<usize> = (0..function.examples.len()).filter(|&e| !function.examples[e].skip).collect();
+        if examples.is_empty() {
+            continue;
+        }
+        groups.push(Group {
+            cases: examples
+                .iter()
+                .map(|&e| {
+                    let ex = &function.examples[e];
+                    Case {
+                        kind: CaseKind::Example { want: ex.want.clone(), options: ex.options.clone() },
+                        source: ex.source.clone(),
+                        line: ex.line,
+                    }
+                })
+                .collect(),
+        });
+        slots.push(Slot { function: index, examples });
+    }
+    let program = Program {
+        filename: path.to_string(),
+        source: text.to_string(),
+        module_name: module_name(path),
+        chunks,
+        groups,
+    };
+    (program, slots)
+}
+
+/// The module's `__name__`: the file stem when it is an identifier.
+fn module_name(path: &str) -> String {
+    let stem = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let valid = stem.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && stem.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if valid { stem.to_string() } else { "__plumb__".to_string() }
+}

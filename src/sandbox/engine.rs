@@ -1,0 +1,483 @@
+//! The wasmtime side: engine configuration, the epoch ticker, one store per run, events from the
+//! guest, and restarts after a trap.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, StoreContextMut, Trap,
+    UpdateDeadline,
+};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::outcome::ExceptionInfo;
+use super::{Cancel, Limits, Outcome, Program, Ran, Report, SetupFailure};
+
+/// How often the ticker advances the engine's epoch: the deadline's resolution.
+const TICK: Duration = Duration::from_millis(5);
+/// The largest memory cap a run may ask for; also the pool's per-memory slot size.
+const MAX_MEMORY: usize = 1 << 30;
+/// Wasm stack for the guest; the host thread that runs it gets `HOST_STACK`.
+const WASM_STACK: usize = 4 << 20;
+const HOST_STACK: usize = 16 << 20;
+/// Instances alive at once across all runs of one engine.
+const CONCURRENT_RUNS: u32 = 16;
+
+/// The engine configuration; part of the precompiled cache key.
+pub(super) fn engine_config() -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(WASM_STACK);
+    // Runs are synchronous; wasmtime still requires the async stack to cover the wasm stack.
+    config.async_stack_size(WASM_STACK + (1 << 20));
+    config.memory_init_cow(true);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(CONCURRENT_RUNS)
+        .total_core_instances(CONCURRENT_RUNS * 32)
+        .total_memories(CONCURRENT_RUNS * 4)
+        .total_tables(CONCURRENT_RUNS * 8)
+        .max_core_instances_per_component(32)
+        .max_memories_per_component(4)
+        .max_tables_per_component(8)
+        .max_memory_size(MAX_MEMORY)
+        .table_elements(100_000)
+        .total_stacks(CONCURRENT_RUNS)
+        .max_unused_warm_slots(CONCURRENT_RUNS);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Store data for one run.
+struct State {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryCap,
+    events: Vec<Event>,
+    /// The step that began last: the one to blame for a trap.
+    current: Option<Step>,
+    case_budget: Duration,
+    case_deadline: Instant,
+    run_deadline: Instant,
+    cancel: Cancel,
+    stop: Option<Stop>,
+    bad_events: u32,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Timeout,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Setup(usize),
+    Case(usize, usize),
+}
+
+/// One event from the guest (`host.report`).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum Event {
+    Begin {
+        phase: String,
+        #[serde(default)]
+        index: usize,
+        #[serde(default)]
+        group: usize,
+        #[serde(default)]
+        case: usize,
+    },
+    SetupError {
+        index: usize,
+        exception: ExceptionInfo,
+    },
+    Case {
+        group: usize,
+        case: usize,
+        outcome: Ran,
+    },
+    Done,
+}
+
+/// Caps the instance's linear memory, all memories together, and remembers a refusal.
+struct MemoryCap {
+    cap: usize,
+    used: usize,
+    refused: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        let grow = desired.saturating_sub(current);
+        if self.used.saturating_add(grow) > self.cap {
+            self.refused = true;
+            return Ok(false);
+        }
+        self.used += grow;
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// Advances the epoch while any run is in flight; parks otherwise.
+struct Ticker {
+    active: Arc<AtomicUsize>,
+    thread: thread::Thread,
+}
+
+impl Ticker {
+    fn start(engine: &Engine) -> Ticker {
+        let active = Arc::new(AtomicUsize::new(0));
+        let weak = engine.weak();
+        let counter = Arc::clone(&active);
+        let handle = thread::Builder::new()
+            .name("plumb-epoch".into())
+            .spawn(move || {
+                loop {
+                    if counter.load(Ordering::SeqCst) == 0 {
+                        thread::park_timeout(Duration::from_secs(1));
+                    } else {
+                        thread::sleep(TICK);
+                    }
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => return,
+                    }
+                }
+            })
+            .expect("spawning the epoch ticker thread");
+        Ticker { active, thread: handle.thread().clone() }
+    }
+
+    fn enter(&self) -> TickerGuard<'_> {
+        self.active.fetch_add(1, Ordering::SeqCst);
+        self.thread.unpark();
+        TickerGuard(self)
+    }
+}
+
+struct TickerGuard<'a>(&'a Ticker);
+
+impl Drop for TickerGuard<'_> {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The sandbox: one engine, one pre-linked component, any number of concurrent runs.
+pub struct Sandbox {
+    engine: Engine,
+    pre: InstancePre<State>,
+    ticker: Ticker,
+}
+
+/// What one instance did before it returned or trapped.
+struct Attempt {
+    events: Vec<Event>,
+    current: Option<Step>,
+    error: Option<Outcome>,
+}
+
+impl Sandbox {
+    /// Loads a precompiled component (see [`super::runtime`]).
+    pub fn from_precompiled(engine: Engine, path: &Path) -> Result<Sandbox> {
+        // SAFETY: the file is written only by `runtime::ensure` from `Engine::precompile_component`
+        // of this same engine configuration, under a key that includes wasmtime's version and the
+        // engine's compatibility hash; it is never taken from user input.
+        #[allow(unsafe_code)]
+        let component = unsafe { Component::deserialize_file(&engine, path) }
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("loading the precompiled sandbox runtime {}", path.display()))?;
+        Sandbox::from_component(engine, &component)
+    }
+
+    pub fn from_component(engine: Engine, component: &Component) -> Result<Sandbox> {
+        let mut linker: Linker<State> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
+        linker
+            .instance("plumb:runner/host@0.1.0")
+            .map_err(anyhow::Error::from)?
+            .func_wrap("report", |mut store: StoreContextMut<'_, State>, (event,): (String,)| {
+                on_event(store.data_mut(), &event);
+                Ok(())
+            })
+            .map_err(anyhow::Error::from)?;
+        let pre = linker.instantiate_pre(component).map_err(anyhow::Error::from)?;
+        let ticker = Ticker::start(&engine);
+        Ok(Sandbox { engine, pre, ticker })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The component's imports, for the test that nothing beyond `wasi:*` and the host is linked.
+    pub fn imports(&self) -> Vec<String> {
+        let ty = self.pre.component().component_type();
+        ty.imports(&self.engine).map(|(name, _)| name.to_string()).collect()
+    }
+
+    /// Runs the program: its top-level statements, then every case. Never fails: whatever the
+    /// guest does becomes an [`Outcome`].
+    pub fn run(&self, program: &Program, limits: &Limits, cancel: &Cancel) -> Report {
+        let _ticking = self.ticker.enter();
+        let started = Instant::now();
+        let run_deadline = started + limits.run_deadline;
+        let mut chunk_skip = vec![false; program.chunks.len()];
+        let mut setup: BTreeMap<usize, Outcome> = BTreeMap::new();
+        let mut outcomes: Vec<Vec<Option<Outcome>>> =
+            program.groups.iter().map(|g| vec![None; g.cases.len()]).collect();
+        let mut instances = 0;
+        loop {
+            instances += 1;
+            let request = request_json(program, limits, &chunk_skip, &outcomes);
+            let attempt = self.attempt(&request, limits, run_deadline, cancel);
+            for event in attempt.events {
+                match event {
+                    Event::SetupError { index, exception } => {
+                        setup.insert(index, Outcome::Ran(Box::new(ran_with(exception))));
+                    }
+                    Event::Case { group, case, outcome } => {
+                        if let Some(slot) = outcomes.get_mut(group).and_then(|g| g.get_mut(case)) {
+                            *slot = Some(Outcome::Ran(Box::new(outcome)));
+                        }
+                    }
+                    Event::Begin { .. } | Event::Done => {}
+                }
+            }
+            let Some(error) = attempt.error else { break };
+            let stop_all =
+                matches!(error, Outcome::Cancelled) || Instant::now() >= run_deadline || attempt.current.is_none();
+            match attempt.current {
+                Some(Step::Setup(index)) if index < chunk_skip.len() => {
+                    chunk_skip[index] = true;
+                    setup.insert(index, error.clone());
+                }
+                Some(Step::Case(g, c)) => {
+                    if let Some(slot) = outcomes.get_mut(g).and_then(|g| g.get_mut(c)) {
+                        *slot = Some(error.clone());
+                    }
+                }
+                _ => {}
+            }
+            if stop_all {
+                for slot in outcomes.iter_mut().flatten().filter(|s| s.is_none()) {
+                    *slot = Some(error.clone());
+                }
+                break;
+            }
+            if outcomes.iter().flatten().all(Option::is_some) {
+                break;
+            }
+        }
+        Report {
+            setup: setup.into_iter().map(|(chunk, outcome)| SetupFailure { chunk, outcome }).collect(),
+            outcomes: outcomes
+                .into_iter()
+                .map(|g| {
+                    g.into_iter()
+                        .map(|o| {
+                            o.unwrap_or_else(|| Outcome::Crash { detail: "the runner did not report this case".into() })
+                        })
+                        .collect()
+                })
+                .collect(),
+            instances,
+        }
+    }
+
+    /// One fresh instance, on a thread with a stack large enough for the wasm stack limit.
+    fn attempt(&self, request: &str, limits: &Limits, run_deadline: Instant, cancel: &Cancel) -> Attempt {
+        thread::scope(|scope| {
+            let worker = thread::Builder::new()
+                .name("plumb-sandbox".into())
+                .stack_size(HOST_STACK)
+                .spawn_scoped(scope, || self.attempt_here(request, limits, run_deadline, cancel));
+            match worker {
+                Ok(handle) => handle.join().unwrap_or_else(|_| Attempt {
+                    events: Vec::new(),
+                    current: None,
+                    error: Some(Outcome::Crash { detail: "the sandbox thread panicked".into() }),
+                }),
+                Err(e) => Attempt {
+                    events: Vec::new(),
+                    current: None,
+                    error: Some(Outcome::Crash { detail: format!("could not start a sandbox thread: {e}") }),
+                },
+            }
+        })
+    }
+
+    fn attempt_here(&self, request: &str, limits: &Limits, run_deadline: Instant, cancel: &Cancel) -> Attempt {
+        let started = Instant::now();
+        // Guest writes to the process's stdout/stderr (os.write(1, ...)) land in capped pipes and are
+        // dropped: the runner captures print() itself, per case.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(MemoryOutputPipe::new(limits.output_chars))
+            .stderr(MemoryOutputPipe::new(limits.output_chars))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let state = State {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCap { cap: limits.memory_bytes.min(MAX_MEMORY), used: 0, refused: false },
+            events: Vec::new(),
+            current: None,
+            case_budget: limits.case_deadline,
+            case_deadline: (started + limits.case_deadline).min(run_deadline),
+            run_deadline,
+            cancel: cancel.clone(),
+            stop: None,
+            bad_events: 0,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            let s = ctx.data_mut();
+            if s.cancel.is_cancelled() {
+                s.stop = Some(Stop::Cancelled);
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            let now = Instant::now();
+            if now >= s.case_deadline || now >= s.run_deadline {
+                s.stop = Some(Stop::Timeout);
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::Continue(1))
+        });
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| instance.get_typed_func::<(&str,), (String,)>(&mut store, "run"))
+            .and_then(|run| run.call(&mut store, (request,)));
+        let case_started = store.data().case_deadline.checked_sub(store.data().case_budget).unwrap_or(started);
+        let state = store.into_data();
+        let error = match result {
+            Ok(_) if state.bad_events > 0 => {
+                Some(Outcome::Crash { detail: format!("the runner sent {} malformed events", state.bad_events) })
+            }
+            Ok(_) => None,
+            Err(error) => Some(classify(&error, &state, case_started.elapsed())),
+        };
+        Attempt { events: state.events, current: state.current, error }
+    }
+}
+
+fn on_event(state: &mut State, text: &str) {
+    match serde_json::from_str::<Event>(text) {
+        Ok(event) => {
+            if let Event::Begin { phase, index, group, case } = &event {
+                state.current = Some(if phase == "setup" { Step::Setup(*index) } else { Step::Case(*group, *case) });
+                state.case_deadline = (Instant::now() + state.case_budget).min(state.run_deadline);
+            }
+            state.events.push(event);
+        }
+        Err(_) => state.bad_events += 1,
+    }
+}
+
+fn classify(error: &wasmtime::Error, state: &State, elapsed: Duration) -> Outcome {
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        return Outcome::Exited { code: exit.0 };
+    }
+    match state.stop {
+        Some(Stop::Cancelled) => return Outcome::Cancelled,
+        Some(Stop::Timeout) => return Outcome::Timeout { after_ms: elapsed.as_millis() as u64 },
+        None => {}
+    }
+    let trap = error.downcast_ref::<Trap>();
+    match trap {
+        Some(Trap::StackOverflow) => Outcome::RecursionLimit { detail: "the wasm call stack was exhausted".into() },
+        Some(Trap::Interrupt) => Outcome::Timeout { after_ms: elapsed.as_millis() as u64 },
+        _ if state.memory.refused => {
+            Outcome::MemoryLimit { detail: format!("memory cap of {} MiB reached ({error})", state.memory.cap >> 20) }
+        }
+        Some(trap) => Outcome::Crash { detail: format!("the interpreter trapped: {trap}") },
+        None => Outcome::Crash { detail: format!("{error:#}") },
+    }
+}
+
+fn ran_with(exception: ExceptionInfo) -> Ran {
+    Ran {
+        stdout: String::new(),
+        value: None,
+        exception: Some(exception),
+        text_match: None,
+        value_equal: None,
+        expected: None,
+        actual: None,
+        duration_us: 0,
+    }
+}
+
+/// The guest's request: the program, plus which steps to run, replay (to rebuild a group's state
+/// after a restart) or skip.
+fn request_json(program: &Program, limits: &Limits, chunk_skip: &[bool], done: &[Vec<Option<Outcome>>]) -> String {
+    let chunks: Vec<Value> = program
+        .chunks
+        .iter()
+        .zip(chunk_skip)
+        .filter(|(_, skip)| !**skip)
+        .map(|(c, _)| json!({"line": c.line, "text": c.text}))
+        .collect();
+    // Chunk indices in events must be those of the full list: send the original index too.
+    let chunk_index: Vec<usize> = chunk_skip.iter().enumerate().filter(|(_, s)| !**s).map(|(i, _)| i).collect();
+    let groups: Vec<Value> = program
+        .groups
+        .iter()
+        .zip(done)
+        .map(|(group, done)| {
+            let last_pending = done.iter().rposition(Option::is_none);
+            let cases: Vec<Value> = group
+                .cases
+                .iter()
+                .zip(done)
+                .enumerate()
+                .map(|(i, (case, outcome))| {
+                    let mode = match (outcome, last_pending) {
+                        (None, _) => "run",
+                        (Some(Outcome::Ran(_)), Some(last)) if i < last => "replay",
+                        _ => "skip",
+                    };
+                    let mut value = serde_json::to_value(case).unwrap_or(Value::Null);
+                    value["mode"] = json!(mode);
+                    value
+                })
+                .collect();
+            json!({"cases": cases})
+        })
+        .collect();
+    json!({
+        "filename": program.filename,
+        "source": program.source,
+        "module_name": program.module_name,
+        "output_cap": limits.output_chars,
+        "chunks": chunks,
+        "chunk_index": chunk_index,
+        "groups": groups,
+    })
+    .to_string()
+}

@@ -1,0 +1,360 @@
+"""plumb's sandbox runner: the Python half of `src/sandbox`.
+
+Built into a CPython WASI component by componentize-py (see `src/sandbox/runtime.rs`). The host calls
+`run(request)` once per instance with a JSON request; this module executes the user's file top-level
+statement by statement, then every case, and streams one JSON event per step through `host.report` so
+that a trap (deadline, stack, exit) loses nothing already finished. It decides nothing: it records what
+happened (printed text, value, exception, doctest's own text verdict) and the host's judge decides.
+
+Every module a test may need is imported here, at build time, so that it is part of the snapshot.
+"""
+
+# Modules tests and examples may use: imported now so that componentize-py bundles and pre-initialises them.
+import ast
+import bisect  # noqa: F401
+import builtins
+import collections  # noqa: F401
+import copy  # noqa: F401
+import dataclasses  # noqa: F401
+import datetime  # noqa: F401
+import decimal  # noqa: F401
+import doctest
+import enum  # noqa: F401
+import fractions  # noqa: F401
+import functools  # noqa: F401
+import hashlib  # noqa: F401
+import heapq  # noqa: F401
+import io
+import itertools  # noqa: F401
+import json
+import linecache
+import math  # noqa: F401
+import operator  # noqa: F401
+import random  # noqa: F401
+import re  # noqa: F401
+import statistics  # noqa: F401
+import string  # noqa: F401
+import sys
+import textwrap  # noqa: F401
+import time
+import traceback
+import typing  # noqa: F401
+import unittest  # noqa: F401
+import cmath  # noqa: F401
+import array  # noqa: F401
+import base64  # noqa: F401
+import binascii  # noqa: F401
+import struct  # noqa: F401
+import contextlib  # noqa: F401
+import abc  # noqa: F401
+import numbers  # noqa: F401
+import pprint  # noqa: F401
+import difflib  # noqa: F401
+import uuid  # noqa: F401
+import zlib  # noqa: F401
+import calendar  # noqa: F401
+import csv  # noqa: F401
+import html  # noqa: F401
+import unicodedata  # noqa: F401
+import weakref  # noqa: F401
+import types  # noqa: F401
+import inspect  # noqa: F401
+import collections.abc  # noqa: F401
+import urllib.parse  # noqa: F401
+
+import wit_world
+from wit_world.imports import host
+
+# Keep private references: user code shares this interpreter and may replace module attributes.
+_dumps = json.dumps
+_loads = json.loads
+_report = host.report
+_perf = time.perf_counter
+_TracebackException = traceback.TracebackException
+_StackSummary = traceback.StackSummary
+_BaseException = BaseException
+_repr = builtins.repr
+_real_stdout = sys.stdout
+_real_stderr = sys.stderr
+_real_displayhook = sys.displayhook
+
+_DOCTEST_FLAGS = {
+    "ELLIPSIS": doctest.ELLIPSIS,
+    "NORMALIZE_WHITESPACE": doctest.NORMALIZE_WHITESPACE,
+    "IGNORE_EXCEPTION_DETAIL": doctest.IGNORE_EXCEPTION_DETAIL,
+    "DONT_ACCEPT_TRUE_FOR_1": doctest.DONT_ACCEPT_TRUE_FOR_1,
+    "DONT_ACCEPT_BLANKLINE": doctest.DONT_ACCEPT_BLANKLINE,
+}
+_CHECKER = doctest.OutputChecker()
+_REPR_CAP = 4096
+
+
+class OutputLimit(BaseException):
+    """Raised into the guest when a case prints more than the host allows."""
+
+
+class _Capture(io.TextIOBase):
+    """stdout/stderr for one case: keeps a prefix of at most `cap` characters, then stops the case."""
+
+    def __init__(self, cap):
+        self.parts = []
+        self.size = 0
+        self.cap = cap
+        self.truncated = False
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not " + type(text).__name__)
+        room = self.cap - self.size
+        if len(text) > room:
+            self.parts.append(text[: max(room, 0)])
+            self.size = self.cap
+            self.truncated = True
+            raise OutputLimit("output exceeded %d characters" % self.cap)
+        self.parts.append(text)
+        self.size += len(text)
+        return len(text)
+
+    def text(self):
+        return "".join(self.parts)
+
+
+def _short_repr(value):
+    try:
+        text = _repr(value)
+    except _BaseException as error:  # a broken __repr__ is data too
+        text = "<repr failed: %s>" % type(error).__name__
+    if len(text) > _REPR_CAP:
+        text = text[:_REPR_CAP] + "..."
+    return text
+
+
+def _value_kind(value):
+    if value is None:
+        return "none"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "other"
+
+
+class Runner:
+    def __init__(self, request):
+        self.filename = request["filename"]
+        self.source = request.get("source", "")
+        self.output_cap = int(request.get("output_cap", 65536))
+        self.module_name = request.get("module_name", "__plumb__")
+        lines = self.source.splitlines(True)
+        linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
+        self.globals = {"__name__": self.module_name, "__builtins__": builtins, "__file__": self.filename}
+
+    # -- reporting -------------------------------------------------------------------------------
+    def emit(self, event):
+        _report(_dumps(event, ensure_ascii=False))
+
+    def exception_info(self, error):
+        """The LeTI-normalised exception: frames outside the user's file dropped, lines already true."""
+        try:
+            te = _TracebackException(type(error), error, error.__traceback__, capture_locals=False)
+            frames = [f for f in te.stack if f.filename == self.filename]
+            te.stack = _StackSummary.from_list(frames)
+            if isinstance(error, SyntaxError):
+                te.offset = None
+                te.end_offset = None
+            lines = list(te.format())
+            if not frames:
+                lines = [line for line in lines if not line.startswith("Traceback (most recent call last)")]
+            text = "".join(lines)
+        except _BaseException as failure:
+            text = "%s: %s\n(traceback unavailable: %s)\n" % (type(error).__name__, error, type(failure).__name__)
+        try:
+            message = str(error)
+        except _BaseException:
+            message = "<str failed>"
+        info = {
+            "type": type(error).__name__,
+            "module": type(error).__module__,
+            "message": message[:_REPR_CAP],
+            "traceback": text[: self.output_cap],
+            "line": None,
+        }
+        tb = error.__traceback__
+        last = None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == self.filename:
+                last = tb.tb_lineno
+            tb = tb.tb_next
+        if isinstance(error, SyntaxError) and error.filename == self.filename and error.lineno:
+            last = error.lineno
+        if last is not None:
+            info["line"] = last - 1
+        if isinstance(error, NameError) and getattr(error, "name", None):
+            name = error.name
+            if name not in self.globals and not hasattr(builtins, name):
+                info["missing_name"] = name
+        if isinstance(error, SystemExit):
+            info["exit_code"] = _repr(error.code)
+        return info
+
+    # -- execution -------------------------------------------------------------------------------
+    def padded(self, line, text):
+        return "\n" * line + text
+
+    def capture(self):
+        cap = _Capture(self.output_cap)
+        sys.stdout = cap
+        sys.stderr = cap
+        return cap
+
+    def restore(self):
+        sys.stdout = _real_stdout
+        sys.stderr = _real_stderr
+        sys.displayhook = _real_displayhook
+
+    def setup(self, chunks, chunk_index):
+        for position, chunk in enumerate(chunks):
+            index = chunk_index[position] if position < len(chunk_index) else position
+            self.emit({"event": "begin", "phase": "setup", "index": index})
+            cap = self.capture()
+            error = None
+            try:
+                code = compile(self.padded(chunk["line"], chunk["text"]), self.filename, "exec")
+                exec(code, self.globals)
+            except _BaseException as caught:
+                error = caught
+            finally:
+                self.restore()
+            if error is not None:
+                self.emit({"event": "setup_error", "index": index, "exception": self.exception_info(error),
+                           "output_truncated": cap.truncated})
+
+    def run_case(self, case, globs):
+        kind = case["kind"]
+        cap = self.capture()
+        shown = []
+
+        def displayhook(value):
+            if value is None:
+                return
+            shown.append(value)
+            builtins._ = value
+            cap.write(_repr(value) + "\n")
+
+        outcome = {"status": "completed", "exception": None}
+        start = _perf()
+        try:
+            if kind == "example":
+                sys.displayhook = displayhook
+                code = compile(self.padded(case["line"], case["source"]), self.filename, "single")
+                exec(code, globs)
+            elif kind == "assert":
+                self.run_assert(case, globs, outcome)
+            else:
+                raise ValueError("unknown case kind %r" % kind)
+        except _BaseException as error:
+            outcome["status"] = "raised"
+            outcome["exception"] = self.exception_info(error)
+            outcome["exception_only"] = "".join(traceback.format_exception_only(type(error), error))
+        finally:
+            self.restore()
+        outcome["duration_us"] = int((_perf() - start) * 1e6)
+        outcome["stdout"] = cap.text()
+        outcome["output_truncated"] = cap.truncated
+        if len(shown) == 1:
+            outcome["value"] = {"repr": _short_repr(shown[0]), "kind": _value_kind(shown[0])}
+        else:
+            outcome["value"] = None
+        if kind == "example":
+            self.judge_text(case, outcome, shown)
+        return outcome
+
+    def run_assert(self, case, globs, outcome):
+        """An assert statement; for `assert left == right` keep both values for feedback."""
+        line = case["line"]
+        tree = ast.parse(self.padded(line, case["source"]), self.filename, "exec")
+        if (
+            len(tree.body) == 1
+            and isinstance(tree.body[0], ast.Assert)
+            and isinstance(tree.body[0].test, ast.Compare)
+            and len(tree.body[0].test.ops) == 1
+            and isinstance(tree.body[0].test.ops[0], ast.Eq)
+        ):
+            test = tree.body[0].test
+            left = eval(compile(ast.Expression(test.left), self.filename, "eval"), globs)
+            right = eval(compile(ast.Expression(test.comparators[0]), self.filename, "eval"), globs)
+            outcome["actual"] = _short_repr(left)
+            outcome["expected"] = _short_repr(right)
+            if not (left == right):
+                raise AssertionError("%s != %s" % (outcome["actual"], outcome["expected"]))
+            return
+        exec(compile(tree, self.filename, "exec"), globs)
+
+    def judge_text(self, case, outcome, shown):
+        """Record doctest's own verdict and, where the expectation is a literal, the value comparison."""
+        want = case.get("want", "")
+        flags = 0
+        for name in case.get("options", []):
+            flags |= _DOCTEST_FLAGS.get(name, 0)
+        if outcome["status"] == "completed":
+            outcome["text_match"] = bool(_CHECKER.check_output(want, outcome["stdout"], flags))
+            outcome["value_equal"] = None
+            if want.strip() and len(shown) == 1 and outcome["stdout"] == _repr(shown[0]) + "\n":
+                try:
+                    expected = ast.literal_eval(want.strip())
+                except _BaseException:
+                    expected = _NOT_LITERAL
+                if expected is not _NOT_LITERAL:
+                    try:
+                        outcome["value_equal"] = bool(shown[0] == expected)
+                    except _BaseException:
+                        outcome["value_equal"] = False
+                    outcome["expected"] = _short_repr(expected)
+        else:
+            # doctest: an expected exception matches on the exception-only lines.
+            exc_msg = outcome.get("exception_only", "")
+            match = False
+            marker = "Traceback (most recent call last):"
+            if marker in want:
+                m = doctest.DocTestParser._EXCEPTION_RE.match(want)
+                if m is not None:
+                    want_msg = m.group("msg")
+                    match = bool(_CHECKER.check_output(want_msg, exc_msg, flags))
+                    if not match and flags & doctest.IGNORE_EXCEPTION_DETAIL:
+                        match = bool(
+                            _CHECKER.check_output(
+                                doctest._strip_exception_details(want_msg),
+                                doctest._strip_exception_details(exc_msg),
+                                flags,
+                            )
+                        )
+            outcome["text_match"] = match
+            outcome["value_equal"] = None
+
+    def run_groups(self, groups):
+        for g, group in enumerate(groups):
+            globs = dict(self.globals)
+            for c, case in enumerate(group["cases"]):
+                mode = case.get("mode", "run")
+                if mode == "skip":
+                    continue
+                self.emit({"event": "begin", "phase": "case", "group": g, "case": c})
+                outcome = self.run_case(case, globs)
+                if mode == "run":
+                    self.emit({"event": "case", "group": g, "case": c, "outcome": outcome})
+
+
+_NOT_LITERAL = object()
+
+
+class WitWorld(wit_world.WitWorld):
+    def run(self, request: str) -> str:
+        req = _loads(request)
+        runner = Runner(req)
+        runner.setup(req.get("chunks", []), req.get("chunk_index", []))
+        runner.run_groups(req.get("groups", []))
+        runner.emit({"event": "done"})
+        return "ok"
