@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -26,11 +26,12 @@ use super::{Cancel, Limits, Outcome, Program, Ran, Report, SetupFailure};
 const TICK: Duration = Duration::from_millis(5);
 /// The largest memory cap a run may ask for; also the pool's per-memory slot size.
 const MAX_MEMORY: usize = 1 << 30;
-/// Wasm stack for the guest; the host thread that runs it gets `HOST_STACK`.
+/// Wasm stack for the guest (it runs on a fiber stack of a little more).
 const WASM_STACK: usize = 4 << 20;
-const HOST_STACK: usize = 16 << 20;
 /// Instances alive at once across all runs of one engine.
 const CONCURRENT_RUNS: u32 = 16;
+/// How often the driver looks at the cancel flag while the guest is blocked in a host call.
+const CANCEL_POLL: Duration = Duration::from_millis(20);
 
 /// The engine configuration; part of the precompiled cache key.
 pub(super) fn engine_config() -> Config {
@@ -62,15 +63,29 @@ struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     memory: MemoryCap,
+    /// Shared with the driver, which must read it even after dropping a guest blocked in a host
+    /// call (a `time.sleep`).
+    progress: Arc<Mutex<Progress>>,
+    cancel: Cancel,
+}
+
+/// What the guest reported so far, and the deadline of the step in progress.
+struct Progress {
     events: Vec<Event>,
     /// The step that began last: the one to blame for a trap.
     current: Option<Step>,
     case_budget: Duration,
+    case_started: Instant,
     case_deadline: Instant,
     run_deadline: Instant,
-    cancel: Cancel,
     stop: Option<Stop>,
     bad_events: u32,
+}
+
+impl Progress {
+    fn deadline(&self) -> Instant {
+        self.case_deadline.min(self.run_deadline)
+    }
 }
 
 impl WasiView for State {
@@ -213,12 +228,12 @@ impl Sandbox {
 
     pub fn from_component(engine: Engine, component: &Component) -> Result<Sandbox> {
         let mut linker: Linker<State> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         linker
             .instance("plumb:runner/host@0.1.0")
             .map_err(anyhow::Error::from)?
-            .func_wrap("report", |mut store: StoreContextMut<'_, State>, (event,): (String,)| {
-                on_event(store.data_mut(), &event);
+            .func_wrap("report", |store: StoreContextMut<'_, State>, (event,): (String,)| {
+                on_event(&store.data().progress, &event);
                 Ok(())
             })
             .map_err(anyhow::Error::from)?;
@@ -306,30 +321,20 @@ impl Sandbox {
         }
     }
 
-    /// One fresh instance, on a thread with a stack large enough for the wasm stack limit.
+    /// One fresh instance. The guest runs on a fiber (async store), so the driver can stop it at
+    /// its deadline even while it is blocked in a host call such as `time.sleep`.
     fn attempt(&self, request: &str, limits: &Limits, run_deadline: Instant, cancel: &Cancel) -> Attempt {
-        thread::scope(|scope| {
-            let worker = thread::Builder::new()
-                .name("plumb-sandbox".into())
-                .stack_size(HOST_STACK)
-                .spawn_scoped(scope, || self.attempt_here(request, limits, run_deadline, cancel));
-            match worker {
-                Ok(handle) => handle.join().unwrap_or_else(|_| Attempt {
-                    events: Vec::new(),
-                    current: None,
-                    error: Some(Outcome::Crash { detail: "the sandbox thread panicked".into() }),
-                }),
-                Err(e) => Attempt {
-                    events: Vec::new(),
-                    current: None,
-                    error: Some(Outcome::Crash { detail: format!("could not start a sandbox thread: {e}") }),
-                },
-            }
-        })
-    }
-
-    fn attempt_here(&self, request: &str, limits: &Limits, run_deadline: Instant, cancel: &Cancel) -> Attempt {
-        let started = Instant::now();
+        let now = Instant::now();
+        let progress = Arc::new(Mutex::new(Progress {
+            events: Vec::new(),
+            current: None,
+            case_budget: limits.case_deadline,
+            case_started: now,
+            case_deadline: now + limits.case_deadline,
+            run_deadline,
+            stop: None,
+            bad_events: 0,
+        }));
         // Guest writes to the process's stdout/stderr (os.write(1, ...)) land in capped pipes and are
         // dropped: the runner captures print() itself, per case.
         let wasi = WasiCtxBuilder::new()
@@ -343,77 +348,117 @@ impl Sandbox {
             wasi,
             table: ResourceTable::new(),
             memory: MemoryCap { cap: limits.memory_bytes.min(MAX_MEMORY), used: 0, refused: false },
-            events: Vec::new(),
-            current: None,
-            case_budget: limits.case_deadline,
-            case_deadline: (started + limits.case_deadline).min(run_deadline),
-            run_deadline,
+            progress: Arc::clone(&progress),
             cancel: cancel.clone(),
-            stop: None,
-            bad_events: 0,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| {
             let s = ctx.data_mut();
+            let mut p = lock(&s.progress);
             if s.cancel.is_cancelled() {
-                s.stop = Some(Stop::Cancelled);
+                p.stop = Some(Stop::Cancelled);
                 return Ok(UpdateDeadline::Interrupt);
             }
-            let now = Instant::now();
-            if now >= s.case_deadline || now >= s.run_deadline {
-                s.stop = Some(Stop::Timeout);
+            if Instant::now() >= p.deadline() {
+                p.stop = Some(Stop::Timeout);
                 return Ok(UpdateDeadline::Interrupt);
             }
-            Ok(UpdateDeadline::Continue(1))
+            Ok(UpdateDeadline::Yield(1))
         });
-        let result = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| instance.get_typed_func::<(&str,), (String,)>(&mut store, "run"))
-            .and_then(|run| run.call(&mut store, (request,)));
-        let case_started = store.data().case_deadline.checked_sub(store.data().case_budget).unwrap_or(started);
-        let state = store.into_data();
-        let error = match result {
-            Ok(_) if state.bad_events > 0 => {
-                Some(Outcome::Crash { detail: format!("the runner sent {} malformed events", state.bad_events) })
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                return Attempt {
+                    events: Vec::new(),
+                    current: None,
+                    error: Some(Outcome::Crash { detail: format!("could not start the sandbox driver: {e}") }),
+                };
             }
-            Ok(_) => None,
-            Err(error) => Some(classify(&error, &state, case_started.elapsed())),
         };
-        Attempt { events: state.events, current: state.current, error }
+        let result = runtime.block_on(async {
+            let pre = &self.pre;
+            let store = &mut store;
+            let mut call = Box::pin(async move {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                let run = instance.get_typed_func::<(&str,), (String,)>(&mut *store, "run")?;
+                run.call_async(&mut *store, (request,)).await
+            });
+            loop {
+                let wake = lock(&progress).deadline().min(Instant::now() + CANCEL_POLL);
+                tokio::select! {
+                    result = &mut call => break Some(result),
+                    _ = tokio::time::sleep_until(wake.into()) => {
+                        let mut p = lock(&progress);
+                        if cancel.is_cancelled() {
+                            p.stop = Some(Stop::Cancelled);
+                            break None;
+                        }
+                        if Instant::now() >= p.deadline() {
+                            p.stop = Some(Stop::Timeout);
+                            break None;
+                        }
+                    }
+                }
+            }
+        });
+        let memory_refused = store.data().memory.refused;
+        let memory_cap = store.data().memory.cap;
+        drop(store);
+        let mut p = lock(&progress);
+        let elapsed = p.case_started.elapsed();
+        let error = match result {
+            // The driver dropped the guest at its deadline (or on cancel) inside a host call.
+            None => Some(stopped(p.stop, elapsed).unwrap_or(Outcome::Timeout { after_ms: elapsed.as_millis() as u64 })),
+            Some(Ok(_)) if p.bad_events > 0 => {
+                Some(Outcome::Crash { detail: format!("the runner sent {} malformed events", p.bad_events) })
+            }
+            Some(Ok(_)) => None,
+            Some(Err(error)) => Some(classify(&error, p.stop, memory_refused, memory_cap, elapsed)),
+        };
+        Attempt { events: std::mem::take(&mut p.events), current: p.current, error }
     }
 }
 
-fn on_event(state: &mut State, text: &str) {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn on_event(progress: &Mutex<Progress>, text: &str) {
+    let mut p = lock(progress);
     match serde_json::from_str::<Event>(text) {
         Ok(event) => {
             if let Event::Begin { phase, index, group, case } = &event {
-                state.current = Some(if phase == "setup" { Step::Setup(*index) } else { Step::Case(*group, *case) });
-                state.case_deadline = (Instant::now() + state.case_budget).min(state.run_deadline);
+                p.current = Some(if phase == "setup" { Step::Setup(*index) } else { Step::Case(*group, *case) });
+                p.case_started = Instant::now();
+                p.case_deadline = p.case_started + p.case_budget;
             }
-            state.events.push(event);
+            p.events.push(event);
         }
-        Err(_) => state.bad_events += 1,
+        Err(_) => p.bad_events += 1,
     }
 }
 
-fn classify(error: &wasmtime::Error, state: &State, elapsed: Duration) -> Outcome {
+fn stopped(stop: Option<Stop>, elapsed: Duration) -> Option<Outcome> {
+    match stop? {
+        Stop::Cancelled => Some(Outcome::Cancelled),
+        Stop::Timeout => Some(Outcome::Timeout { after_ms: elapsed.as_millis() as u64 }),
+    }
+}
+
+fn classify(error: &wasmtime::Error, stop: Option<Stop>, memory_refused: bool, memory_cap: usize, elapsed: Duration) -> Outcome {
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
         return Outcome::Exited { code: exit.0 };
     }
-    match state.stop {
-        Some(Stop::Cancelled) => return Outcome::Cancelled,
-        Some(Stop::Timeout) => return Outcome::Timeout { after_ms: elapsed.as_millis() as u64 },
-        None => {}
+    if let Some(outcome) = stopped(stop, elapsed) {
+        return outcome;
     }
-    let trap = error.downcast_ref::<Trap>();
-    match trap {
+    match error.downcast_ref::<Trap>() {
         Some(Trap::StackOverflow) => Outcome::RecursionLimit { detail: "the wasm call stack was exhausted".into() },
         Some(Trap::Interrupt) => Outcome::Timeout { after_ms: elapsed.as_millis() as u64 },
-        _ if state.memory.refused => {
-            Outcome::MemoryLimit { detail: format!("memory cap of {} MiB reached ({error})", state.memory.cap >> 20) }
+        _ if memory_refused => {
+            Outcome::MemoryLimit { detail: format!("memory cap of {} MiB reached ({error})", memory_cap >> 20) }
         }
         Some(trap) => Outcome::Crash { detail: format!("the interpreter trapped: {trap}") },
         None => Outcome::Crash { detail: format!("{error:#}") },
