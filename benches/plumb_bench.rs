@@ -1,1 +1,132 @@
-fn main() {}
+//! plumb's benchmarks: figures, and ratios against a baseline measured in the same run.
+//!
+//!     cargo bench --bench plumb_bench
+//!
+//! 1. Warm sandbox: one function with 20 assert-style checks, median over many runs (target ≤ 2 ms),
+//!    beside the cost of an empty run (fresh store + instance + request round trip).
+//! 2. `plumb check` on a 10-function file with examples vs `python3 -m doctest` on the same file,
+//!    whole process each, medians (target ratio ≤ 0.5).
+#![allow(clippy::print_stdout)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use plumb::sandbox::{Cancel, Case, CaseKind, Chunk, Group, Limits, Program, runtime};
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn pct(xs: &[Duration], p: f64) -> Duration {
+    let mut v = xs.to_vec();
+    v.sort();
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+const FUNCTION: &str =
+    "def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    if x > hi:\n        return hi\n    return x\n";
+
+fn assert_program(n: usize) -> Program {
+    let cases = (0..n)
+        .map(|i| {
+            let x = i as i64 - 10;
+            let want = x.clamp(-5, 5);
+            Case { kind: CaseKind::Assert, source: format!("assert clamp({x}, -5, 5) == {want}\n"), line: 0 }
+        })
+        .collect();
+    Program {
+        filename: "bench.py".into(),
+        source: FUNCTION.into(),
+        module_name: "bench".into(),
+        chunks: vec![Chunk { line: 0, text: FUNCTION.into() }],
+        groups: vec![Group { cases }],
+    }
+}
+
+fn ten_function_file() -> String {
+    let mut s = String::from("\"\"\"Ten small functions with docstring examples.\"\"\"\n\n");
+    for i in 0..10 {
+        s.push_str(&format!(
+            "def f{i}(x, y={i}):\n    \"\"\"Adds and scales.\n\n    >>> f{i}(1)\n    {a}\n    >>> f{i}(2, 3)\n    {b}\n    >>> [f{i}(k) for k in range(3)]\n    {c:?}\n    \"\"\"\n    return (x + y) * 2\n\n\n",
+            a = (1 + i) * 2,
+            b = (2 + 3) * 2,
+            c = (0..3).map(|k| (k + i) * 2).collect::<Vec<_>>(),
+        ));
+    }
+    s
+}
+
+fn time_command(cmd: &mut Command, runs: usize) -> (Duration, bool) {
+    let mut xs = Vec::new();
+    let mut ok = true;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let out = cmd.output().expect("running the command");
+        xs.push(t.elapsed());
+        ok &= out.status.code().is_some();
+    }
+    (median(xs), ok)
+}
+
+fn main() {
+    let sandbox = runtime::load(&mut |m| println!("setup: {m}")).expect("the sandbox runtime");
+    let limits = Limits::default();
+    let cancel = Cancel::new();
+
+    println!("== warm sandbox ==");
+    let empty = Program { groups: vec![], ..assert_program(0) };
+    let twenty = assert_program(20);
+    for _ in 0..20 {
+        sandbox.run(&twenty, &limits, &cancel);
+    }
+    let report = sandbox.run(&twenty, &limits, &cancel);
+    let passed = report.outcomes[0].iter().filter(|o| o.exception().is_none()).count();
+    assert_eq!(passed, 20, "all 20 checks pass: {report:?}");
+    let runs = 300;
+    let empty_times: Vec<_> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            sandbox.run(&empty, &limits, &cancel);
+            t.elapsed()
+        })
+        .collect();
+    let times: Vec<_> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            sandbox.run(&twenty, &limits, &cancel);
+            t.elapsed()
+        })
+        .collect();
+    println!(
+        "empty run (fresh instance + define the function):  median {:.3} ms  p90 {:.3} ms",
+        ms(median(empty_times.clone())),
+        ms(pct(&empty_times, 0.9))
+    );
+    println!(
+        "one function, 20 assert checks:                    median {:.3} ms  p90 {:.3} ms  (target <= 2 ms)",
+        ms(median(times.clone())),
+        ms(pct(&times, 0.9))
+    );
+
+    println!("== plumb check vs python3 -m doctest, 10-function file, whole process ==");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("tenfuncs.py");
+    std::fs::write(&file, ten_function_file()).expect("write the file");
+    let plumb = Path::new(env!("CARGO_BIN_EXE_plumb"));
+    let out = Command::new(plumb).arg("check").arg(&file).output().expect("plumb check");
+    assert_eq!(out.status.code(), Some(0), "plumb check passes: {}", String::from_utf8_lossy(&out.stdout));
+    let doctest = Command::new("python3").args(["-m", "doctest"]).arg(&file).output().expect("python3 -m doctest");
+    assert!(doctest.status.success(), "doctest passes on the same file");
+    let runs = 30;
+    let (plumb_t, _) = time_command(Command::new(plumb).arg("check").arg(&file), runs);
+    let (doctest_t, _) = time_command(Command::new("python3").args(["-m", "doctest"]).arg(&file), runs);
+    println!("plumb check:        median {:.1} ms", ms(plumb_t));
+    println!("python3 -m doctest: median {:.1} ms", ms(doctest_t));
+    println!("ratio plumb/doctest: {:.2}  (target <= 0.5)", plumb_t.as_secs_f64() / doctest_t.as_secs_f64());
+}
