@@ -152,16 +152,16 @@ pub fn judge_example(filename: &str, function: &str, example: &Example, outcome:
                     _ => FindingKind::ExampleFailed,
                 };
                 let expected = expectation(example);
-                let message = format!(
-                    "`{call}` raised {}{}{}",
-                    exc.exc_type,
-                    if exc.message.is_empty() {
+                let message = if kind == FindingKind::OutputLimit {
+                    format!("`{call}` printed more than the sandbox allows ({})", exc.message)
+                } else {
+                    let detail = if exc.message.is_empty() {
                         String::new()
                     } else {
                         format!(": {}", feedback::clip(&exc.message, 100))
-                    },
-                    expected
-                );
+                    };
+                    format!("`{call}` raised {}{detail}{expected}", exc.exc_type)
+                };
                 return ExampleVerdict::Failed(finding(
                     kind,
                     Severity::Error,

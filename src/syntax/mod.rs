@@ -359,3 +359,6 @@ pub(crate) fn decode_escapes(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
