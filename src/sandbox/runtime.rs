@@ -102,12 +102,26 @@ pub fn ensure(engine: &Engine, cache: &Path, status: &mut dyn FnMut(&str)) -> Re
         status(&format!("building the sandbox runtime (CPython WASI component) in {}", dir.display()));
         build_component(&builder, &dir, &component)?;
     }
+    prune_other_runtimes(&dir);
     status("precompiling the sandbox runtime for this machine (once)");
     let bytes = fs::read(&component).with_context(|| format!("reading {}", component.display()))?;
     let compiled =
         engine.precompile_component(&bytes).map_err(anyhow::Error::from).context("compiling the sandbox runtime")?;
     write_atomic(&cwasm, &compiled)?;
     Ok(cwasm)
+}
+
+/// Runtimes of other plumb versions (about 60 MiB each) are removed when a new one is built: an
+/// older plumb that still needs one rebuilds it.
+fn prune_other_runtimes(keep: &Path) {
+    let Some(parent) = keep.parent() else { return };
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path != keep && path.is_dir() {
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
 }
 
 /// `$PLUMB_COMPONENTIZE_PY`, else `componentize-py` on PATH at the pinned version, else a private

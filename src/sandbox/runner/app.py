@@ -158,13 +158,22 @@ class Runner:
     begin = staticmethod(_begin)
 
     def emit(self, event):
-        self.sink(_dumps(event, ensure_ascii=False))
+        # Lone surrogates (print("\udcff")) cannot cross the component boundary as a string (nor
+        # be a JSON escape the host accepts): they arrive as U+FFFD.
+        self.sink(_dumps(event, ensure_ascii=False).encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
 
-    def exception_info(self, error):
+    def exception_info(self, error, case_lines=None):
         """The LeTI-normalised exception: frames outside the user's file dropped, lines already true."""
         try:
             te = _TracebackException(type(error), error, error.__traceback__, capture_locals=False)
             frames = [f for f in te.stack if f.filename == self.filename]
+            if case_lines is not None:
+                # An example's own frame: its columns are those of the example's text, not of the
+                # docstring line (which has the indentation and `>>> ` before it), so drop them.
+                for f in frames:
+                    if f.name == "<module>" and f.lineno in case_lines:
+                        f.colno = None
+                        f.end_colno = None
             te.stack = _StackSummary.from_list(frames)
             if isinstance(error, SyntaxError):
                 te.offset = None
@@ -261,7 +270,8 @@ class Runner:
                 raise ValueError("unknown case kind %r" % kind)
         except _BaseException as error:
             outcome["status"] = "raised"
-            outcome["exception"] = self.exception_info(error)
+            first = case["line"] + 1
+            outcome["exception"] = self.exception_info(error, range(first, first + case["source"].count("\n") + 1))
             outcome["exception_only"] = "".join(traceback.format_exception_only(type(error), error))
         finally:
             self.restore()

@@ -1,0 +1,154 @@
+//! `plumb check` end to end: the real binary on fixture files, JSON and human output as snapshots
+//! (`UPDATE_EXPECT=1` rewrites them), exit codes, and every kind of bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use expect_test::expect_file;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cli")
+}
+
+fn plumb(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plumb")).current_dir(dir).args(args).output().expect("plumb runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+#[test]
+fn json_contract_on_a_buggy_file() {
+    let out = plumb(&fixtures(), &["check", "--format", "json", "--timeout", "500", "buggy.py"]);
+    assert_eq!(out.status.code(), Some(1), "failing functions exit 1");
+    expect_file!["../fixtures/cli/buggy.json"].assert_eq(&stdout(&out));
+}
+
+#[test]
+fn human_output_on_a_buggy_file() {
+    let out = plumb(&fixtures(), &["check", "--timeout", "500", "buggy.py"]);
+    assert_eq!(out.status.code(), Some(1));
+    expect_file!["../fixtures/cli/buggy.txt"].assert_eq(&stdout(&out));
+}
+
+#[test]
+fn clean_files_exit_zero() {
+    let out = plumb(&fixtures(), &["check", "--format", "json", "clean.py"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    expect_file!["../fixtures/cli/clean.json"].assert_eq(&stdout(&out));
+}
+
+#[test]
+fn syntax_errors_are_findings() {
+    let out = plumb(&fixtures(), &["check", "--format", "json", "syntax.py"]);
+    assert_eq!(out.status.code(), Some(1));
+    expect_file!["../fixtures/cli/syntax.json"].assert_eq(&stdout(&out));
+}
+
+#[test]
+fn positions_are_utf16() {
+    let out = plumb(&fixtures(), &["check", "--format", "json", "unicode.py"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    expect_file!["../fixtures/cli/unicode.json"].assert_eq(&stdout(&out));
+}
+
+#[test]
+fn directories_recurse_skipping_hidden_and_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let ok = "def f():\n    \"\"\"\n    >>> f()\n    1\n    \"\"\"\n    return 1\n";
+    let bad = "def g():\n    \"\"\"\n    >>> g()\n    1\n    \"\"\"\n    return 2\n";
+    for (path, text) in [
+        ("pkg/a.py", ok),
+        ("pkg/sub/b.py", ok),
+        ("pkg/notes.txt", bad),
+        (".hidden/c.py", bad),
+        ("pkg/__pycache__/d.py", bad),
+        ("build/e.py", bad),
+        (".gitignore", "build/\n"),
+    ] {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let out = plumb(root, &["check", "--format", "json", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let v = json(&out);
+    let paths: Vec<&str> = v["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["./pkg/a.py", "./pkg/sub/b.py"]);
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("empty")).unwrap();
+    std::fs::write(root.join("binary.py"), b"def f():\x00\x01\x02 return 1\n").unwrap();
+    std::fs::write(root.join("huge.py"), "x = 1\n".repeat(400_000)).unwrap();
+    let mut latin1 = b"def f():\n    \"\"\"\n    >>> f()\n    '".to_vec();
+    latin1.extend_from_slice(b"caf\xe9'\n    \"\"\"\n    return 'caf\xe9'\n");
+    std::fs::write(root.join("latin1.py"), latin1).unwrap();
+
+    let out = plumb(root, &["check", "--format", "json", "missing.py", "empty", "binary.py", "huge.py", "latin1.py"]);
+    assert_eq!(out.status.code(), Some(2), "unreadable inputs exit 2");
+    let v = json(&out);
+    let errors: Vec<String> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}: {}", e["path"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "binary.py: binary file (contains NUL bytes); not checked",
+            "empty: no Python files found (hidden and ignored directories are skipped)",
+            "huge.py: file is 2.3 MiB, over the 2 MiB limit; not checked",
+            "latin1.py: not valid UTF-8; decoded with replacement characters (U+FFFD)",
+            "missing.py: no such file or directory",
+        ]
+    );
+    // The non-UTF-8 file was still checked (its example compares U+FFFD text with itself).
+    assert_eq!(v["files"][0]["path"], "latin1.py");
+    assert_eq!(v["files"][0]["functions"][0]["status"], "passing");
+
+    let human = plumb(root, &["check", "missing.py"]);
+    assert_eq!(human.status.code(), Some(2));
+    assert!(stdout(&human).contains("missing.py: error: no such file or directory"), "{}", stdout(&human));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let out = plumb(&fixtures(), &["check", "--format", "yaml", "clean.py"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'yaml'"));
+    let out = plumb(&fixtures(), &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = plumb(&fixtures(), &["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn secrets_in_the_environment_and_escapes_never_reach_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "plumb-env-canary-51c0ffee";
+    let source = "import os\n\ndef leak():\n    \"\"\"\n    >>> leak()\n    'nothing'\n    \"\"\"\n    print('\\x1b]0;title\\x07\\x1b[2J')\n    return repr(dict(os.environ))\n";
+    std::fs::write(dir.path().join("leak.py"), source).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .current_dir(dir.path())
+        .env("PLUMB_CANARY_SECRET", secret)
+        .args(["check", "leak.py"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(!text.contains(secret), "{text}");
+    assert!(!text.contains('\u{1b}'), "terminal escapes are neutralised: {text:?}");
+    assert!(text.contains("\\u{1b}[2J"), "{text}");
+    assert!(text.contains("\"{}\"") || text.contains("'{}'"), "the guest's environment is empty: {text}");
+}

@@ -1,0 +1,8 @@
+//! plumb's integration tests: one test binary (as in wasmtime, ruff and rust-analyzer), every test
+//! against the real sandbox runtime and the real `plumb` binary.
+#![allow(clippy::print_stderr)]
+
+mod cli;
+mod hostile;
+mod sandbox;
+mod support;

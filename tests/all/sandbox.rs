@@ -1,0 +1,128 @@
+//! The sandbox's observations through the real runtime: doctest semantics, value comparison,
+//! normalised tracebacks, assert values, linking.
+
+use plumb::sandbox::{Case, CaseKind, Class, Outcome, Ran};
+
+use crate::support::{assert_case, example, program, quick_limits, run, sandbox};
+
+fn ran(o: &Outcome) -> &Ran {
+    o.ran().unwrap_or_else(|| panic!("expected the case to run: {o:?}"))
+}
+
+#[test]
+fn imports_are_wasi_and_the_host_only() {
+    let imports = sandbox().imports();
+    assert!(!imports.is_empty());
+    for name in &imports {
+        assert!(name.starts_with("wasi:") || name == "plumb:runner/host@0.1.0", "unexpected import {name}");
+    }
+}
+
+#[test]
+fn doctest_semantics_and_value_comparison() {
+    let source = "def f(x):\n    return str(x)\ndef g():\n    print('a   b')\n    return None\n";
+    let cases = vec![
+        example("f(21)", "\"21\"\n"),                              // value equal, text differs
+        example("f(21)", "'21'\n"),                                // text equal
+        example("f(21)", "'22'\n"),                                // neither
+        example("f(21) == '21'", ""),                              // asserts True
+        example("g()", "a   b\n"),                                 // printed output
+        example("[f(i) for i in range(30)]", "['0', '1', ...]\n"), // no ELLIPSIS: fails
+        Case {
+            kind: CaseKind::Example { want: "['0', '1', ...]\n".into(), options: vec!["ELLIPSIS".into()] },
+            source: "[f(i) for i in range(30)]\n".into(),
+            line: 0,
+        },
+        example("x = 5", ""),
+        example("x + 1", "6\n"), // state shared within a group
+        example("_", "6\n"),     // doctest's `_`
+        example(
+            "int('z')",
+            "Traceback (most recent call last):\n  ...\nValueError: invalid literal for int() with base 10: 'z'\n",
+        ),
+    ];
+    let report = run(&program(source, vec![cases, vec![example("x", "5\n")]]), &quick_limits());
+    let o = &report.outcomes[0];
+    assert_eq!((ran(&o[0]).text_match, ran(&o[0]).value_equal), (Some(false), Some(true)));
+    assert_eq!(ran(&o[1]).text_match, Some(true));
+    assert_eq!((ran(&o[2]).text_match, ran(&o[2]).value_equal), (Some(false), Some(false)));
+    assert_eq!(ran(&o[3]).value.as_ref().map(|v| v.kind.as_str()), Some("true"));
+    assert_eq!(ran(&o[4]).text_match, Some(true));
+    assert_eq!(ran(&o[5]).text_match, Some(false));
+    assert_eq!(ran(&o[6]).text_match, Some(true));
+    assert_eq!(ran(&o[8]).text_match, Some(true));
+    assert_eq!(ran(&o[9]).text_match, Some(true));
+    assert_eq!(ran(&o[10]).text_match, Some(true), "{:?}", o[10]);
+    // Another docstring does not see the first one's names.
+    let other = ran(&report.outcomes[1][0]);
+    assert_eq!(other.exception.as_ref().map(|e| e.exc_type.as_str()), Some("NameError"));
+    assert_eq!(other.exception.as_ref().and_then(|e| e.missing_name.as_deref()), Some("x"));
+}
+
+#[test]
+fn tracebacks_are_normalised_to_the_users_file() {
+    let source = "import json\n\ndef parse(text):\n    return json.loads(text)['key']\n";
+    let mut case = example("parse('[1]')", "1\n");
+    case.line = 7;
+    let report = run(&program(source, vec![vec![case]]), &quick_limits());
+    let exc = ran(&report.outcomes[0][0]).exception.clone().expect("it raised");
+    assert_eq!(exc.exc_type, "TypeError");
+    assert_eq!(exc.line, Some(3), "innermost frame in the user's file: line 4 (0-based 3)");
+    assert!(exc.traceback.starts_with("Traceback (most recent call last):\n"));
+    assert!(exc.traceback.contains("File \"hostile.py\", line 8, in <module>"), "{}", exc.traceback);
+    assert!(exc.traceback.contains("File \"hostile.py\", line 4, in parse"), "{}", exc.traceback);
+    assert!(!exc.traceback.contains("json/"), "frames outside the user's file are dropped: {}", exc.traceback);
+    assert!(!exc.traceback.contains("app.py"), "the runner's frames never show: {}", exc.traceback);
+}
+
+#[test]
+fn syntax_errors_in_examples_lose_their_column() {
+    let report = run(&program("def f():\n    return 1\n", vec![vec![example("f(", "1\n")]]), &quick_limits());
+    let exc = ran(&report.outcomes[0][0]).exception.clone().unwrap();
+    assert_eq!(exc.exc_type, "SyntaxError");
+    assert!(!exc.traceback.contains('^'), "no column marker: {}", exc.traceback);
+}
+
+#[test]
+fn assert_cases_report_both_sides() {
+    let source = "def clamp(x, lo, hi):\n    return max(lo, x)\n";
+    let cases = vec![
+        assert_case("assert clamp(3, 0, 5) == 3"),
+        assert_case("assert clamp(9, 0, 5) == 5"),
+        assert_case("assert clamp(1, 0, 5)"),
+    ];
+    let report = run(&program(source, vec![cases]), &quick_limits());
+    let o = &report.outcomes[0];
+    assert_eq!(o[0].class(), Class::Completed);
+    let failed = ran(&o[1]);
+    assert_eq!(failed.exception.as_ref().unwrap().exc_type, "AssertionError");
+    assert_eq!((failed.actual.as_deref(), failed.expected.as_deref()), (Some("9"), Some("5")));
+    assert_eq!(o[2].class(), Class::Completed);
+}
+
+#[test]
+fn broken_top_level_statements_are_reported_and_skipped() {
+    let source = "import numpy as np\nimport math\ndef f():\n    return math.floor(2.5)\n";
+    let report = run(&program(source, vec![vec![example("f()", "2\n"), example("np.zeros(1)", "")]]), &quick_limits());
+    assert_eq!(report.setup.len(), 1);
+    assert_eq!(report.setup[0].chunk, 0);
+    assert_eq!(report.setup[0].outcome.exception().unwrap().exc_type, "ModuleNotFoundError");
+    assert_eq!(ran(&report.outcomes[0][0]).text_match, Some(true));
+    assert_eq!(ran(&report.outcomes[0][1]).exception.as_ref().unwrap().missing_name.as_deref(), Some("np"));
+}
+
+#[test]
+fn concurrent_runs_are_isolated() {
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let source = format!("N = {i}\ndef f():\n    return N\n");
+                let r = run(&program(&source, vec![vec![example("f()", &format!("{i}\n"))]]), &quick_limits());
+                ran(&r.outcomes[0][0]).text_match
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), Some(true));
+    }
+}
