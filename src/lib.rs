@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod judge;
+pub mod lsp;
 pub mod pipeline;
 pub mod sandbox;
 pub mod syntax;

@@ -31,6 +31,12 @@ enum Command {
     Check(CheckArgs),
     /// Build and precompile the sandbox runtime now (`check` does this on first use).
     Setup,
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp {
+        /// Accepted for editors that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -83,6 +89,7 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Check(check) => run_check(check),
+        Command::Lsp { .. } => crate::lsp::run_stdio(),
     }
 }
 

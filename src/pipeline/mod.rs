@@ -1,6 +1,7 @@
 //! The one way through: document → syntax → evidence → sandbox → judge. `cli` and (later) `lsp` are
 //! two faces of this module; neither runs a stage itself.
 
+mod cache;
 mod input;
 
 use serde::Serialize;
@@ -9,6 +10,7 @@ use crate::judge::{self, ExampleVerdict, Finding, FindingKind, Severity, Verdict
 use crate::sandbox::{Cancel, Case, CaseKind, Chunk, Group, Limits, Program, Report, Sandbox};
 use crate::syntax::{self, Function, LineIndex, SyntaxIssue};
 
+pub use cache::Cache;
 pub use input::{Document, InputError, MAX_FILE_BYTES, read_document};
 
 /// Settings for one check.
@@ -43,11 +45,42 @@ impl FileResult {
     }
 }
 
+impl Settings {
+    /// What a cached verdict depends on besides the function's text: the limits and the runtime.
+    pub fn fingerprint(&self) -> String {
+        let l = &self.limits;
+        format!(
+            "{}:{}:{}:{}:{}",
+            crate::sandbox::runtime::runner_hash(),
+            l.case_deadline.as_millis(),
+            l.run_deadline.as_millis(),
+            l.memory_bytes,
+            l.output_chars
+        )
+    }
+}
+
 /// Checks one document: every function's examples run in one sandbox run, then each is judged.
 pub fn check_document(sandbox: &Sandbox, doc: &Document, settings: &Settings, cancel: &Cancel) -> FileResult {
+    check_document_cached(sandbox, doc, settings, cancel, &Cache::default())
+}
+
+/// As [`check_document`], reusing verdicts of functions whose text was checked before with the
+/// same settings (wherever they are in the file) and caching the new ones. Verdicts of a cancelled
+/// run are not cached.
+pub fn check_document_cached(
+    sandbox: &Sandbox,
+    doc: &Document,
+    settings: &Settings,
+    cancel: &Cancel,
+    cache: &Cache,
+) -> FileResult {
     let text = doc.text.as_str();
     let parsed = syntax::parse(text);
-    let (program, slots) = program_for(&doc.path, text, &parsed);
+    let fingerprint = settings.fingerprint();
+    let cached: Vec<Option<Verdict>> =
+        parsed.functions.iter().map(|f| cache.get(&f.key, &fingerprint, f.range.start)).collect();
+    let (program, slots) = program_for(&doc.path, text, &parsed, &cached);
     let report = if program.groups.is_empty() {
         Report { setup: Vec::new(), outcomes: Vec::new(), instances: 0 }
     } else {
@@ -66,6 +99,9 @@ pub fn check_document(sandbox: &Sandbox, doc: &Document, settings: &Settings, ca
         .iter()
         .enumerate()
         .map(|(index, function)| {
+            if let Some(verdict) = &cached[index] {
+                return FunctionResult { function: function.clone(), verdict: verdict.clone() };
+            }
             let syntax_findings: Vec<Finding> = if function.has_error {
                 parsed
                     .syntax_issues
@@ -93,7 +129,15 @@ pub fn check_document(sandbox: &Sandbox, doc: &Document, settings: &Settings, ca
                     .collect(),
                 None => Vec::new(),
             };
-            FunctionResult { function: function.clone(), verdict: judge::judge_examples(verdicts, syntax_findings) }
+            let complete = match slots.iter().position(|s| s.function == index) {
+                Some(group) => report.outcomes[group].iter().all(|o| !matches!(o, crate::sandbox::Outcome::Cancelled)),
+                None => true,
+            };
+            let verdict = judge::judge_examples(verdicts, syntax_findings);
+            if complete && !cancel.is_cancelled() {
+                cache.put(function.key, &fingerprint, function.range.start, &verdict);
+            }
+            FunctionResult { function: function.clone(), verdict }
         })
         .collect();
     FileResult {
@@ -114,7 +158,12 @@ struct Slot {
 
 /// The sandbox program for a file: its top-level statements, and one group per function with
 /// examples (a docstring's examples share a namespace, as in doctest).
-fn program_for(path: &str, text: &str, parsed: &syntax::ParsedFile) -> (Program, Vec<Slot>) {
+fn program_for(
+    path: &str,
+    text: &str,
+    parsed: &syntax::ParsedFile,
+    cached: &[Option<Verdict>],
+) -> (Program, Vec<Slot>) {
     let chunks = parsed
         .top_level
         .iter()
@@ -124,7 +173,7 @@ fn program_for(path: &str, text: &str, parsed: &syntax::ParsedFile) -> (Program,
     let mut groups = Vec::new();
     let mut slots = Vec::new();
     for (index, function) in parsed.functions.iter().enumerate() {
-        if function.has_error {
+        if function.has_error || cached[index].is_some() {
             continue;
         }
         let examples: Vec<usize> = (0..function.examples.len()).filter(|&e| !function.examples[e].skip).collect();

@@ -4,5 +4,6 @@
 
 mod cli;
 mod hostile;
+mod lsp;
 mod sandbox;
 mod support;

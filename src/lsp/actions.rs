@@ -1,0 +1,188 @@
+//! Hover text and code actions, computed from the latest analysis of a document.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use tower_lsp_server::ls_types::{
+    CodeAction, CodeActionKind, CreateFile, CreateFileOptions, Diagnostic, DocumentChangeOperation, DocumentChanges,
+    OneOf, OptionalVersionedTextDocumentIdentifier, Position, Range, ResourceOp, TextDocumentEdit, TextEdit, Uri,
+    WorkspaceEdit,
+};
+
+use crate::judge::{FindingKind, Status};
+use crate::pipeline::{FileResult, FunctionResult};
+use crate::syntax::Example;
+
+/// Markdown for the function whose name (or definition) covers `offset`.
+pub(super) fn hover(result: &FileResult, offset: usize) -> Option<String> {
+    let f = function_at(result, offset)?;
+    let v = &f.verdict;
+    let status = match v.status {
+        Status::Failing => "failing",
+        Status::Passing => "passing",
+        Status::Unverified => "unverified (no evidence)",
+    };
+    let confidence = match v.confidence {
+        Some(c) => format!("{:.0}%", c * 100.0),
+        None => "not calibrated yet".into(),
+    };
+    let e = &v.evidence;
+    Some(format!(
+        "**plumb** · `{}` is **{status}**\n\n| evidence | count |\n|---|---|\n| docstring examples | {} |\n| user tests | {} |\n| generated tests | {} |\n| candidate solutions | {} |\n\nconfidence: {confidence} · findings: {}",
+        f.function.qualified_name,
+        e.examples,
+        e.user_tests,
+        e.generated_tests,
+        e.candidates,
+        v.findings.len()
+    ))
+}
+
+fn function_at(result: &FileResult, offset: usize) -> Option<&FunctionResult> {
+    // The innermost function whose range contains the offset.
+    result
+        .functions
+        .iter()
+        .filter(|f| f.function.range.start <= offset && offset <= f.function.range.end)
+        .min_by_key(|f| f.function.range.end - f.function.range.start)
+}
+
+/// "Add this example as a unit test" for each failing example among `diagnostics`.
+pub(super) fn code_actions(
+    uri: &Uri,
+    result: &FileResult,
+    diagnostics: &[Diagnostic],
+    existing: Option<&str>,
+) -> Vec<CodeAction> {
+    let Some(path) = uri.to_file_path().map(|p| p.into_owned()) else { return Vec::new() };
+    let mut actions = Vec::new();
+    for d in diagnostics {
+        let Some(data) = &d.data else { continue };
+        if data["kind"] != FindingKind::ExampleFailed.as_str() {
+            continue;
+        }
+        let Some(start) = data["start"].as_u64().map(|s| s as usize) else { continue };
+        let Some((func, index)) = example_at(result, start) else { continue };
+        let Some(test) = unit_test(&path, func, index) else { continue };
+        let test_path = test_file_for(&path);
+        let Some(test_uri) = Uri::from_file_path(&test_path) else { continue };
+        let current = existing.map(str::to_string).or_else(|| std::fs::read_to_string(&test_path).ok());
+        let (insert_at, text) = match &current {
+            Some(content) => {
+                let lines = content.split('\n').count() as u32;
+                let sep = if content.ends_with('\n') { "\n\n" } else { "\n\n\n" };
+                (Position::new(lines.saturating_sub(1), u32::MAX), format!("{sep}{}", test.body))
+            }
+            None => (Position::new(0, 0), format!("{}\n\n\n{}", test.import, test.body)),
+        };
+        let mut ops = Vec::new();
+        if current.is_none() {
+            ops.push(DocumentChangeOperation::Op(ResourceOp::Create(CreateFile {
+                uri: test_uri.clone(),
+                options: Some(CreateFileOptions { overwrite: Some(false), ignore_if_exists: Some(true) }),
+                annotation_id: None,
+            })));
+        }
+        let text = if current.as_deref().is_some_and(|c| !c.contains(&test.import)) {
+            format!("\n{}{}", test.import, text)
+        } else {
+            text
+        };
+        ops.push(DocumentChangeOperation::Edit(TextDocumentEdit {
+            text_document: OptionalVersionedTextDocumentIdentifier { uri: test_uri, version: None },
+            edits: vec![OneOf::Left(TextEdit { range: Range::new(insert_at, insert_at), new_text: text })],
+        }));
+        let name = test_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        actions.push(CodeAction {
+            title: format!("Add this example as a unit test in {name}"),
+            kind: Some(CodeActionKind::QUICKFIX),
+            diagnostics: Some(vec![d.clone()]),
+            edit: Some(WorkspaceEdit {
+                changes: None::<HashMap<Uri, Vec<TextEdit>>>,
+                document_changes: Some(DocumentChanges::Operations(ops)),
+                change_annotations: None,
+            }),
+            ..CodeAction::default()
+        });
+    }
+    actions
+}
+
+fn example_at(result: &FileResult, start: usize) -> Option<(&FunctionResult, usize)> {
+    result
+        .functions
+        .iter()
+        .find_map(|f| f.function.examples.iter().position(|e| e.range.start == start).map(|i| (f, i)))
+}
+
+struct UnitTest {
+    import: String,
+    body: String,
+}
+
+/// A pytest-style test for example `index` of `func`: the docstring's earlier statements as setup,
+/// then an assertion of the expected value (or of the raised exception). None where the example
+/// cannot be said as an assertion (printed output that is not a literal, several statements).
+fn unit_test(path: &Path, func: &FunctionResult, index: usize) -> Option<UnitTest> {
+    let examples = &func.function.examples;
+    let ex: &Example = examples.get(index)?;
+    let module = path.file_stem()?.to_str()?;
+    let top = func.function.qualified_name.split('.').next()?;
+    let mut lines: Vec<String> = Vec::new();
+    for earlier in &examples[..index] {
+        if earlier.want.is_empty() && !earlier.skip {
+            lines.extend(earlier.source.lines().map(str::to_string));
+        }
+    }
+    let source = ex.source.trim_end();
+    if source.contains('\n') {
+        return None;
+    }
+    let want = ex.want.trim_end();
+    let mut needs_pytest = false;
+    if want.is_empty() {
+        lines.push(format!("assert {source}"));
+    } else if let Some(last) = want.strip_prefix("Traceback (most recent call last):").and_then(|t| t.lines().last()) {
+        let exc = last.split(':').next()?.trim();
+        needs_pytest = true;
+        lines.push(format!("with pytest.raises({exc}):"));
+        lines.push(format!("    {source}"));
+    } else if is_literal_like(want) {
+        lines.push(format!("assert {source} == {want}"));
+    } else {
+        return None;
+    }
+    let name = format!("test_{}_example_line_{}", func.function.name.trim_start_matches('_'), ex.line + 1);
+    let body = format!("def {name}():\n{}\n", lines.iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n"));
+    let mut import = format!("from {module} import {top}");
+    if needs_pytest {
+        import = format!("import pytest\n\n{import}");
+    }
+    Some(UnitTest { import, body })
+}
+
+/// One line that reads as a Python literal (the judge compared it by value).
+fn is_literal_like(want: &str) -> bool {
+    !want.contains('\n')
+        && (want.starts_with(['\'', '"', '[', '(', '{', '-'])
+            || want.chars().next().is_some_and(|c| c.is_ascii_digit())
+            || matches!(want, "True" | "False" | "None"))
+}
+
+/// `tests/test_<module>.py` under the nearest project root that has a `tests/` folder, else
+/// `test_<module>.py` beside the file.
+pub(super) fn test_file_for(path: &Path) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "module".into());
+    let file = format!("test_{stem}.py");
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if d.join("tests").is_dir() {
+            return d.join("tests").join(file);
+        }
+        if d.join(".git").exists() || d.join("pyproject.toml").exists() {
+            break;
+        }
+        dir = d.parent();
+    }
+    path.with_file_name(file)
+}

@@ -1,0 +1,233 @@
+//! The analysis actor: one thread that owns scheduling. Handlers send it messages and return at
+//! once; it debounces edits per document, runs the pipeline on worker threads (cancelling a run
+//! whose document changed or closed), and hands results to the async publisher.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
+
+use super::session::Shared;
+use super::to_proto;
+use crate::pipeline::{self, Cache, Document, FileResult, MAX_FILE_BYTES};
+use crate::sandbox::{Cancel, Sandbox, runtime};
+
+pub(super) enum Msg {
+    Changed(Uri),
+    Closed(Uri),
+    /// Forget cached verdicts and check again: one document, or all.
+    Recheck(Option<Uri>),
+    /// Settings changed: check every open document again.
+    Config,
+    Done {
+        uri: Uri,
+        version: i32,
+        run: u64,
+        result: Arc<FileResult>,
+        cancelled: bool,
+    },
+    Stop,
+}
+
+/// What the async side does for the actor.
+pub(super) enum Out {
+    Publish { uri: Uri, version: Option<i32>, diagnostics: Vec<Diagnostic> },
+    Started { uri: Uri, run: u64 },
+    Finished { uri: Uri, run: u64 },
+    Message(MessageType, String),
+}
+
+#[derive(Clone)]
+pub(super) struct Handle(mpsc::Sender<Msg>);
+
+impl Handle {
+    pub(super) fn send(&self, msg: Msg) {
+        // The actor lives as long as the server; a send after it stopped has nothing left to do.
+        let _ = self.0.send(msg);
+    }
+}
+
+type Loaded = Arc<OnceLock<Result<Arc<Sandbox>, String>>>;
+
+pub(super) fn start(shared: Shared, out: UnboundedSender<Out>) -> Handle {
+    let (tx, rx) = mpsc::channel();
+    let handle = Handle(tx.clone());
+    std::thread::Builder::new()
+        .name("plumb-actor".into())
+        .spawn(move || {
+            Actor { shared, out, tx, cache: Arc::new(Cache::default()), sandbox: Arc::default(), next_run: 0 }.run(rx)
+        })
+        .expect("spawning the analysis actor");
+    handle
+}
+
+struct Actor {
+    shared: Shared,
+    out: UnboundedSender<Out>,
+    tx: mpsc::Sender<Msg>,
+    cache: Arc<Cache>,
+    sandbox: Loaded,
+    next_run: u64,
+}
+
+struct Running {
+    run: u64,
+    cancel: Cancel,
+}
+
+impl Actor {
+    fn run(mut self, rx: mpsc::Receiver<Msg>) {
+        let mut due: HashMap<Uri, Instant> = HashMap::new();
+        let mut running: HashMap<Uri, Running> = HashMap::new();
+        loop {
+            let now = Instant::now();
+            let wait =
+                due.values().min().map(|t| t.saturating_duration_since(now)).unwrap_or(Duration::from_secs(3600));
+            let msg = match rx.recv_timeout(wait) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            let debounce = self.shared.lock().config.debounce();
+            match msg {
+                None => {}
+                Some(Msg::Stop) => {
+                    for r in running.values() {
+                        r.cancel.cancel();
+                    }
+                    return;
+                }
+                Some(Msg::Changed(uri)) => {
+                    if let Some(r) = running.get(&uri) {
+                        r.cancel.cancel();
+                    }
+                    due.insert(uri, Instant::now() + debounce);
+                }
+                Some(Msg::Closed(uri)) => {
+                    due.remove(&uri);
+                    if let Some(r) = running.get(&uri) {
+                        r.cancel.cancel();
+                    }
+                    let _ = self.out.send(Out::Publish { uri, version: None, diagnostics: Vec::new() });
+                }
+                Some(Msg::Recheck(uri)) => {
+                    self.cache.clear();
+                    let uris: Vec<Uri> = match uri {
+                        Some(u) => vec![u],
+                        None => self.shared.lock().docs.keys().cloned().collect(),
+                    };
+                    for u in uris {
+                        due.insert(u, Instant::now());
+                    }
+                }
+                Some(Msg::Config) => {
+                    for u in self.shared.lock().docs.keys() {
+                        due.insert(u.clone(), Instant::now());
+                    }
+                }
+                Some(Msg::Done { uri, version, run, result, cancelled }) => {
+                    if running.get(&uri).is_some_and(|r| r.run == run) {
+                        running.remove(&uri);
+                    }
+                    let _ = self.out.send(Out::Finished { uri: uri.clone(), run });
+                    if !cancelled {
+                        self.publish(uri, version, result);
+                    }
+                }
+            }
+            let now = Instant::now();
+            let ready: Vec<Uri> =
+                due.iter().filter(|(u, t)| **t <= now && !running.contains_key(*u)).map(|(u, _)| u.clone()).collect();
+            for uri in ready {
+                due.remove(&uri);
+                if let Some(r) = self.start(uri.clone()) {
+                    running.insert(uri, r);
+                }
+            }
+        }
+    }
+
+    /// Publishes a result if it is still about the document's current text.
+    fn publish(&self, uri: Uri, version: i32, result: Arc<FileResult>) {
+        let mut session = self.shared.lock();
+        let encoding = session.encoding;
+        let Some(doc) = session.docs.get_mut(&uri) else { return };
+        if doc.version != version {
+            return;
+        }
+        doc.result = Some((version, Arc::clone(&result)));
+        drop(session);
+        let diagnostics = to_proto::diagnostics(&result, encoding);
+        let _ = self.out.send(Out::Publish { uri, version: Some(version), diagnostics });
+    }
+
+    fn start(&mut self, uri: Uri) -> Option<Running> {
+        let (text, version, config) = {
+            let session = self.shared.lock();
+            let doc = session.docs.get(&uri)?;
+            (doc.text.clone(), doc.version, session.config.clone())
+        };
+        if !config.enable {
+            let _ = self.out.send(Out::Publish { uri, version: Some(version), diagnostics: Vec::new() });
+            return None;
+        }
+        let path = uri.to_file_path().map(|p| p.display().to_string()).unwrap_or_else(|| uri.as_str().to_string());
+        let doc = match Document::from_bytes(&path, text.as_bytes()) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let _ = self.out.send(Out::Message(MessageType::WARNING, format!("plumb: {path}: {e}")));
+                let _ = self.out.send(Out::Publish { uri, version: Some(version), diagnostics: Vec::new() });
+                return None;
+            }
+        };
+        debug_assert!(doc.text.len() as u64 <= MAX_FILE_BYTES);
+        self.next_run += 1;
+        let run = self.next_run;
+        let cancel = Cancel::new();
+        let (tx, cache, sandbox, out, settings) =
+            (self.tx.clone(), Arc::clone(&self.cache), Arc::clone(&self.sandbox), self.out.clone(), config.settings());
+        let worker_cancel = cancel.clone();
+        let _ = self.out.send(Out::Started { uri: uri.clone(), run });
+        let spawned = std::thread::Builder::new().name("plumb-check".into()).spawn(move || {
+            let loaded = sandbox.get_or_init(|| {
+                runtime::load(&mut |m| {
+                    let _ = out.send(Out::Message(MessageType::INFO, format!("plumb: {m}")));
+                })
+                .map(Arc::new)
+                .map_err(|e| format!("{e:#}"))
+            });
+            let sandbox = match loaded {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = out.send(Out::Message(
+                        MessageType::ERROR,
+                        format!("plumb: the sandbox runtime is unavailable: {e}"),
+                    ));
+                    let empty = pipeline::FileResult {
+                        path: doc.path.clone(),
+                        line_index: crate::syntax::LineIndex::new(&doc.text),
+                        text: doc.text.clone(),
+                        functions: Vec::new(),
+                        module_issues: Vec::new(),
+                        lossy: false,
+                    };
+                    let _ = tx.send(Msg::Done { uri, version, run, result: Arc::new(empty), cancelled: false });
+                    return;
+                }
+            };
+            let result = pipeline::check_document_cached(sandbox, &doc, &settings, &worker_cancel, &cache);
+            let cancelled = worker_cancel.is_cancelled();
+            let _ = tx.send(Msg::Done { uri, version, run, result: Arc::new(result), cancelled });
+        });
+        match spawned {
+            Ok(_) => Some(Running { run, cancel }),
+            Err(e) => {
+                let _ = self.out.send(Out::Message(MessageType::ERROR, format!("plumb: could not start a check: {e}")));
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The `LanguageServer` implementation: each handler applies its change to the session
+//! synchronously (before any `.await`), hands work to the actor, and returns. A panic inside a
+//! handler becomes an `InternalError` answer and the server keeps serving.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Mutex;
+
+use futures::FutureExt;
+use serde_json::Value;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
+
+use super::actions;
+use super::actor::{self, Handle, Msg, Out};
+use super::session::{Config, Doc, Shared};
+use crate::syntax::PositionEncoding;
+
+pub(super) const RECHECK: &str = "plumb.recheck";
+pub(super) const STATUS: &str = "plumb.status";
+/// Only with `PLUMB_LSP_TEST_HOOKS=1`: panics inside the handler (tests the panic guard).
+pub(super) const DEBUG_PANIC: &str = "plumb.debug.panic";
+/// Only with `PLUMB_LSP_TEST_HOOKS=1`: a request that takes 30 s (tests `$/cancelRequest`).
+pub(super) const DEBUG_SLEEP: &str = "plumb.debug.sleep";
+
+pub(super) struct Backend {
+    client: Client,
+    shared: Shared,
+    actor: Handle,
+    out: UnboundedSender<Out>,
+    out_rx: Mutex<Option<UnboundedReceiver<Out>>>,
+}
+
+impl Backend {
+    pub(super) fn new(client: Client, shared: Shared) -> Backend {
+        let (out, out_rx) = tokio::sync::mpsc::unbounded_channel();
+        let actor = actor::start(shared.clone(), out.clone());
+        Backend { client, shared, actor, out, out_rx: Mutex::new(Some(out_rx)) }
+    }
+
+    /// Answers a message the framing guard dropped (see `framing`) with its JSON-RPC error.
+    pub(super) async fn invalid_message(&self, params: Value) -> Result<Value> {
+        let code = params["code"].as_i64().unwrap_or(-32700);
+        let message = params["message"].as_str().unwrap_or("invalid message").to_string();
+        Err(Error { code: code.into(), message: message.into(), data: None })
+    }
+
+    async fn pull_configuration(&self) {
+        if !self.shared.lock().supports_configuration {
+            return;
+        }
+        let item = ConfigurationItem { scope_uri: None, section: Some("plumb".into()) };
+        if let Ok(values) = self.client.configuration(vec![item]).await
+            && let Some(value) = values.into_iter().next()
+        {
+            self.apply_config(value);
+        }
+    }
+
+    fn apply_config(&self, value: Value) {
+        if value.is_null() {
+            return;
+        }
+        match serde_json::from_value::<Config>(value) {
+            Ok(config) => {
+                let changed = {
+                    let mut s = self.shared.lock();
+                    let changed = s.config != config;
+                    s.config = config;
+                    changed
+                };
+                if changed {
+                    self.actor.send(Msg::Config);
+                }
+            }
+            Err(e) => {
+                let _ = self.out.send(Out::Message(MessageType::WARNING, format!("plumb: invalid settings: {e}")));
+            }
+        }
+    }
+}
+
+fn test_hooks() -> bool {
+    std::env::var_os("PLUMB_LSP_TEST_HOOKS").is_some()
+}
+
+/// Runs a handler, turning a panic into an `InternalError` answer.
+async fn guard<T>(f: impl Future<Output = Result<T>>) -> Result<T> {
+    match AssertUnwindSafe(f).catch_unwind().await {
+        Ok(r) => r,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(Error { message: format!("plumb: internal error: {what}").into(), ..Error::internal_error() })
+        }
+    }
+}
+
+/// The same for notifications, which have no answer: the panic is reported to the client's log.
+async fn guard_notification(client: &Client, f: impl Future<Output = ()>) {
+    if let Err(e) = guard(f.map(Ok)).await {
+        client.log_message(MessageType::ERROR, e.message).await;
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        guard(async {
+            let offered =
+                params.capabilities.general.as_ref().and_then(|g| g.position_encodings.clone()).unwrap_or_default();
+            let (encoding, kind) = if offered.contains(&PositionEncodingKind::UTF8) {
+                (PositionEncoding::Utf8, PositionEncodingKind::UTF8)
+            } else {
+                (PositionEncoding::Utf16, PositionEncodingKind::UTF16)
+            };
+            {
+                let mut s = self.shared.lock();
+                s.encoding = encoding;
+                s.supports_progress =
+                    params.capabilities.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false);
+                s.supports_configuration =
+                    params.capabilities.workspace.as_ref().and_then(|w| w.configuration).unwrap_or(false);
+            }
+            if let Some(options) = params.initialization_options {
+                self.apply_config(options);
+            }
+            Ok(InitializeResult {
+                server_info: Some(ServerInfo { name: "plumb".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
+                capabilities: ServerCapabilities {
+                    position_encoding: Some(kind),
+                    text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        ..TextDocumentSyncOptions::default()
+                    })),
+                    hover_provider: Some(HoverProviderCapability::Simple(true)),
+                    code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        ..CodeActionOptions::default()
+                    })),
+                    execute_command_provider: Some(ExecuteCommandOptions {
+                        commands: vec![RECHECK.into(), STATUS.into()],
+                        ..ExecuteCommandOptions::default()
+                    }),
+                    workspace: Some(WorkspaceServerCapabilities {
+                        workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                            supported: Some(true),
+                            change_notifications: Some(OneOf::Left(true)),
+                        }),
+                        file_operations: None,
+                    }),
+                    ..ServerCapabilities::default()
+                },
+                offset_encoding: None,
+            })
+        })
+        .await
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let rx = self.out_rx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(rx) = rx {
+            tokio::spawn(super::publisher::run(self.client.clone(), self.shared.clone(), self.out.clone(), rx));
+        }
+        self.pull_configuration().await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        self.shared.lock().shutdown_requested = true;
+        self.actor.send(Msg::Stop);
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        guard_notification(&self.client, async {
+            let doc = params.text_document;
+            self.shared.lock().docs.insert(doc.uri.clone(), Doc::new(doc.text, doc.version));
+            self.actor.send(Msg::Changed(doc.uri));
+        })
+        .await
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        guard_notification(&self.client, async {
+            let uri = params.text_document.uri;
+            {
+                let mut s = self.shared.lock();
+                let encoding = s.encoding;
+                let Some(doc) = s.docs.get_mut(&uri) else { return };
+                doc.apply(params.content_changes, params.text_document.version, encoding);
+            }
+            self.actor.send(Msg::Changed(uri));
+        })
+        .await
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        self.shared.lock().docs.remove(&uri);
+        self.actor.send(Msg::Closed(uri));
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        let settings = params.settings;
+        let section = settings.get("plumb").cloned().unwrap_or(settings);
+        if section.is_object() {
+            self.apply_config(section);
+        } else {
+            self.pull_configuration().await;
+        }
+    }
+
+    async fn did_change_workspace_folders(&self, _: DidChangeWorkspaceFoldersParams) {
+        // Documents are keyed by URI and test files found from each file's own path: nothing to do.
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        guard(async {
+            let pos = params.text_document_position_params;
+            let s = self.shared.lock();
+            let Some(doc) = s.docs.get(&pos.text_document.uri) else { return Ok(None) };
+            let Some((version, result)) = &doc.result else { return Ok(None) };
+            if *version != doc.version {
+                return Ok(None);
+            }
+            let offset = doc.offset(pos.position, s.encoding);
+            Ok(actions::hover(result, offset).map(|text| Hover {
+                contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: text }),
+                range: None,
+            }))
+        })
+        .await
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        guard(async {
+            let (result, existing) = {
+                let s = self.shared.lock();
+                let Some(doc) = s.docs.get(&params.text_document.uri) else { return Ok(None) };
+                let Some((version, result)) = &doc.result else { return Ok(None) };
+                if *version != doc.version {
+                    return Ok(None);
+                }
+                // An open test file's text wins over the disk's.
+                let path = params.text_document.uri.to_file_path().map(|p| actions::test_file_for(&p));
+                let existing = path.and_then(Uri::from_file_path).and_then(|u| s.docs.get(&u).map(|d| d.text.clone()));
+                (result.clone(), existing)
+            };
+            let actions = actions::code_actions(
+                &params.text_document.uri,
+                &result,
+                &params.context.diagnostics,
+                existing.as_deref(),
+            );
+            Ok(Some(actions.into_iter().map(CodeActionOrCommand::CodeAction).collect()))
+        })
+        .await
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        guard(async {
+            match params.command.as_str() {
+                RECHECK => {
+                    let uri = params.arguments.first().and_then(|a| a.as_str()).and_then(|u| u.parse::<Uri>().ok());
+                    self.actor.send(Msg::Recheck(uri));
+                    Ok(None)
+                }
+                STATUS => {
+                    let s = self.shared.lock();
+                    let docs: Vec<Value> = s
+                        .docs
+                        .iter()
+                        .map(|(uri, d)| {
+                            let failing = d.result.as_ref().map(|(_, r)| {
+                                r.functions.iter().filter(|f| f.verdict.status == crate::judge::Status::Failing).count()
+                            });
+                            serde_json::json!({"uri": uri.as_str(), "version": d.version, "failing": failing})
+                        })
+                        .collect();
+                    Ok(Some(serde_json::json!({"documents": docs, "config": {
+                        "enable": s.config.enable, "debounceMs": s.config.debounce_ms,
+                        "timeoutMs": s.config.timeout_ms, "memoryMb": s.config.memory_mb}})))
+                }
+                DEBUG_PANIC if test_hooks() => panic!("plumb.debug.panic was called"),
+                DEBUG_SLEEP if test_hooks() => {
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                    Ok(None)
+                }
+                other => Err(Error::invalid_params(format!("unknown command {other:?}"))),
+            }
+        })
+        .await
+    }
+}

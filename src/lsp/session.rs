@@ -1,0 +1,105 @@
+//! The server's state: open documents, settings, the negotiated position encoding. Changed only
+//! synchronously by notification handlers (never across an `.await`), read by the actor through
+//! short-lived locks.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tower_lsp_server::ls_types::{Position, TextDocumentContentChangeEvent, Uri};
+
+use crate::pipeline::{FileResult, Settings};
+use crate::syntax::{self, LineIndex, PositionEncoding};
+
+/// User settings (`workspace/configuration` section `plumb`, or initialization options).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(super) struct Config {
+    pub(super) enable: bool,
+    /// Quiet time after an edit before a function is re-run.
+    pub(super) debounce_ms: u64,
+    /// Wall-clock limit per example.
+    pub(super) timeout_ms: u64,
+    /// Memory limit of the sandboxed interpreter.
+    pub(super) memory_mb: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { enable: true, debounce_ms: 300, timeout_ms: 2000, memory_mb: 256 }
+    }
+}
+
+impl Config {
+    pub(super) fn settings(&self) -> Settings {
+        let mut s = Settings::default();
+        s.limits.case_deadline = Duration::from_millis(self.timeout_ms.clamp(10, 60_000));
+        s.limits.memory_bytes = (self.memory_mb.clamp(32, 1024) as usize) << 20;
+        s
+    }
+
+    pub(super) fn debounce(&self) -> Duration {
+        Duration::from_millis(self.debounce_ms.min(10_000))
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Doc {
+    pub(super) text: String,
+    pub(super) version: i32,
+    pub(super) index: LineIndex,
+    /// The latest analysis of this document, and the version it was made for.
+    pub(super) result: Option<(i32, Arc<FileResult>)>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Session {
+    pub(super) docs: HashMap<Uri, Doc>,
+    pub(super) config: Config,
+    pub(super) encoding: PositionEncoding,
+    pub(super) supports_progress: bool,
+    pub(super) supports_configuration: bool,
+    pub(super) shutdown_requested: bool,
+}
+
+/// The session behind a lock that is never held across an `.await`.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Shared(Arc<Mutex<Session>>);
+
+impl Shared {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Session> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Doc {
+    pub(super) fn new(text: String, version: i32) -> Doc {
+        Doc { index: LineIndex::new(&text), text, version, result: None }
+    }
+
+    /// Applies LSP content changes in order (ranges in the negotiated encoding).
+    pub(super) fn apply(
+        &mut self,
+        changes: Vec<TextDocumentContentChangeEvent>,
+        version: i32,
+        encoding: PositionEncoding,
+    ) {
+        for change in changes {
+            match change.range {
+                None => self.text = change.text,
+                Some(range) => {
+                    let start = self.offset(range.start, encoding);
+                    let end = self.offset(range.end, encoding).max(start);
+                    self.text.replace_range(start..end, &change.text);
+                }
+            }
+            self.index = LineIndex::new(&self.text);
+        }
+        self.version = version;
+    }
+
+    pub(super) fn offset(&self, pos: Position, encoding: PositionEncoding) -> usize {
+        self.index.offset(&self.text, syntax::Position { line: pos.line, character: pos.character }, encoding)
+    }
+}

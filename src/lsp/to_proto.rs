@@ -1,0 +1,58 @@
+//! plumb's types → LSP types.
+
+use serde_json::json;
+use tower_lsp_server::ls_types::{Diagnostic, DiagnosticSeverity, NumberOrString, Position, Range};
+
+use crate::judge::{Finding, Severity};
+use crate::pipeline::FileResult;
+use crate::syntax::{LineIndex, PositionEncoding, TextRange};
+
+pub(super) fn range(text: &str, index: &LineIndex, r: TextRange, encoding: PositionEncoding) -> Range {
+    let s = index.position(text, r.start, encoding);
+    let e = index.position(text, r.end, encoding);
+    Range { start: Position::new(s.line, s.character), end: Position::new(e.line, e.character) }
+}
+
+fn severity(s: Severity) -> DiagnosticSeverity {
+    match s {
+        Severity::Error => DiagnosticSeverity::ERROR,
+        Severity::Warning => DiagnosticSeverity::WARNING,
+        Severity::Information => DiagnosticSeverity::INFORMATION,
+        Severity::Hint => DiagnosticSeverity::HINT,
+    }
+}
+
+fn diagnostic(r: &FileResult, f: &Finding, function: Option<&str>, encoding: PositionEncoding) -> Diagnostic {
+    let message =
+        if f.feedback.is_empty() { f.message.clone() } else { format!("{}\n\n{}", f.message, f.feedback.trim_end()) };
+    Diagnostic {
+        range: range(&r.text, &r.line_index, f.range, encoding),
+        severity: Some(severity(f.severity)),
+        code: Some(NumberOrString::String(f.kind.as_str().to_string())),
+        source: Some("plumb".into()),
+        message,
+        data: Some(json!({"kind": f.kind.as_str(), "function": function, "start": f.range.start, "end": f.range.end})),
+        ..Diagnostic::default()
+    }
+}
+
+/// Every finding of a file, as diagnostics.
+pub(super) fn diagnostics(r: &FileResult, encoding: PositionEncoding) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for issue in &r.module_issues {
+        let f = Finding {
+            kind: crate::judge::FindingKind::SyntaxError,
+            severity: Severity::Error,
+            message: issue.message.clone(),
+            range: issue.range,
+            feedback: String::new(),
+        };
+        out.push(diagnostic(r, &f, None, encoding));
+    }
+    for func in &r.functions {
+        for f in &func.verdict.findings {
+            out.push(diagnostic(r, f, Some(&func.function.qualified_name), encoding));
+        }
+    }
+    out
+}

@@ -1,0 +1,374 @@
+//! `plumb lsp` over its real stdio: a small client speaking raw Content-Length frames, the whole
+//! editing loop, and the protocol's hostile inputs (shared/design/hostile-matrix.md, LSP table).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub(crate) struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    rx: Receiver<Value>,
+    next_id: i64,
+    /// Messages received but not yet consumed.
+    backlog: Vec<Value>,
+}
+
+fn frame(body: &[u8]) -> Vec<u8> {
+    let mut out = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+impl Client {
+    pub(crate) fn spawn() -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_plumb"))
+            .arg("lsp")
+            .env("PLUMB_LSP_TEST_HOOKS", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("plumb lsp starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut len = None;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.strip_prefix("Content-Length: ") {
+                        len = v.parse::<usize>().ok();
+                    }
+                }
+                let mut body = vec![0; len.expect("Content-Length from the server")];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let value: Value = serde_json::from_slice(&body).expect("the server sends JSON");
+                if tx.send(value).is_err() {
+                    return;
+                }
+            }
+        });
+        Client { child, stdin, rx, next_id: 1, backlog: Vec::new() }
+    }
+
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    pub(crate) fn notify(&mut self, method: &str, params: Value) {
+        let body = json!({"jsonrpc": "2.0", "method": method, "params": params});
+        self.raw(&frame(body.to_string().as_bytes()));
+    }
+
+    pub(crate) fn send_request(&mut self, method: &str, params: Value) -> i64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.raw(&frame(body.to_string().as_bytes()));
+        id
+    }
+
+    /// The next message matching `pred`, answering the server's own requests on the way.
+    pub(crate) fn wait_for(&mut self, what: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.backlog.iter().position(&pred) {
+            return self.backlog.remove(i);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let msg = self
+                .rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}; backlog: {:#?}", self.backlog));
+            if msg.get("method").is_some() && msg.get("id").is_some() {
+                // A server-to-client request: workspace/configuration, progress creation, ...
+                let result = match msg["method"].as_str() {
+                    Some("workspace/configuration") => json!([{"debounceMs": 20, "timeoutMs": 1000}]),
+                    _ => Value::Null,
+                };
+                let reply = json!({"jsonrpc": "2.0", "id": msg["id"], "result": result});
+                self.raw(&frame(reply.to_string().as_bytes()));
+            }
+            if pred(&msg) {
+                return msg;
+            }
+            self.backlog.push(msg);
+        }
+    }
+
+    pub(crate) fn response(&mut self, id: i64) -> Value {
+        self.wait_for(&format!("response {id}"), Duration::from_secs(30), |m| {
+            m["id"] == id && m.get("method").is_none()
+        })
+    }
+
+    pub(crate) fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send_request(method, params);
+        self.response(id)
+    }
+
+    pub(crate) fn initialize(&mut self, capabilities: Value) -> Value {
+        let r = self.request(
+            "initialize",
+            json!({"processId": null, "rootUri": null, "capabilities": capabilities,
+                   "initializationOptions": {"debounceMs": 20, "timeoutMs": 1000}}),
+        );
+        self.notify("initialized", json!({}));
+        r
+    }
+
+    /// The next diagnostics published for `uri` that satisfy `pred`.
+    pub(crate) fn diagnostics(&mut self, uri: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        self.wait_for(&format!("diagnostics for {uri}"), Duration::from_secs(60), |m| {
+            m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri && pred(&m["params"])
+        })["params"]
+            .clone()
+    }
+
+    pub(crate) fn exit_code(mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+const BUGGY: &str = "def median(values):\n    \"\"\"\n    >>> median([3, 1, 2])\n    2\n    >>> median([4, 1, 3, 2])\n    2.5\n    \"\"\"\n    s = sorted(values)\n    m = len(s) // 2\n    if len(s) % 2:\n        return s[m]\n    return (s[m] + s[m + 1]) / 2\n\n\ndef double(x):\n    \"\"\"\n    >>> double(2)\n    4\n    \"\"\"\n    return 2 * x\n";
+
+fn uri_in(dir: &std::path::Path, name: &str) -> String {
+    format!("file://{}", dir.join(name).display())
+}
+
+#[test]
+fn edit_loop_diagnostics_hover_code_action_fix_and_clean_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    std::fs::write(dir.path().join("stats.py"), BUGGY).unwrap();
+    let uri = uri_in(dir.path(), "stats.py");
+    let mut c = Client::spawn();
+    let init = c.initialize(json!({"general": {"positionEncodings": ["utf-16"]}, "window": {"workDoneProgress": true},
+                                   "workspace": {"configuration": true}}));
+    assert_eq!(init["result"]["capabilities"]["positionEncoding"], "utf-16");
+    assert_eq!(init["result"]["capabilities"]["textDocumentSync"]["change"], 2);
+
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": BUGGY}}),
+    );
+    let published = c.diagnostics(&uri, |p| p["diagnostics"].as_array().is_some_and(|d| !d.is_empty()));
+    assert_eq!(published["version"], 1);
+    let diags = published["diagnostics"].as_array().unwrap().clone();
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    let d = &diags[0];
+    assert_eq!(d["code"], "example_failed");
+    assert_eq!(d["severity"], 1);
+    assert_eq!(d["range"], json!({"start": {"line": 4, "character": 4}, "end": {"line": 4, "character": 28}}));
+    let message = d["message"].as_str().unwrap();
+    assert!(message.starts_with("`median([4, 1, 3, 2])` returned 3.5, expected 2.5"), "{message}");
+    assert!(message.contains("Expected:\n    2.5\nGot:\n    3.5"), "feedback text in the diagnostic: {message}");
+
+    let hover =
+        c.request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}}));
+    let text = hover["result"]["contents"]["value"].as_str().unwrap();
+    assert!(text.contains("`median` is **failing**") && text.contains("| docstring examples | 2 |"), "{text}");
+
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": d["range"], "context": {"diagnostics": diags}}),
+    );
+    let action = &actions["result"][0];
+    assert_eq!(action["title"], "Add this example as a unit test in test_stats.py");
+    let ops = action["edit"]["documentChanges"].as_array().unwrap();
+    assert_eq!(ops[0]["kind"], "create");
+    assert!(ops[0]["uri"].as_str().unwrap().ends_with("/tests/test_stats.py"));
+    let inserted = ops[1]["edits"][0]["newText"].as_str().unwrap();
+    assert_eq!(
+        inserted,
+        "from stats import median\n\n\ndef test_median_example_line_5():\n    assert median([4, 1, 3, 2]) == 2.5\n"
+    );
+
+    // Fix the bug with an incremental edit: `s[m + 1]` → `s[m - 1]` on line 11 (0-based).
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2},
+               "contentChanges": [{"range": {"start": {"line": 11, "character": 23}, "end": {"line": 11, "character": 24}}, "text": "-"}]}),
+    );
+    let cleared = c.diagnostics(&uri, |p| p["version"] == 2);
+    assert_eq!(cleared["diagnostics"], json!([]), "fixing the function clears its diagnostic");
+
+    let status = c.request("workspace/executeCommand", json!({"command": "plumb.status", "arguments": []}));
+    assert_eq!(status["result"]["documents"][0]["failing"], 0);
+
+    let shutdown = c.request("shutdown", Value::Null);
+    assert!(shutdown.get("error").is_none(), "{shutdown}");
+    let after =
+        c.request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}}));
+    assert_eq!(after["error"]["code"], -32600, "requests after shutdown are invalid: {after}");
+    c.notify("exit", Value::Null);
+    assert_eq!(c.exit_code(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn utf8_positions_when_offered_and_astral_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "def f():\n    \"\"\"𝔣𝔣 >>> is not at line start\n\n    >>> f()  # 𝔣\n    2\n    \"\"\"\n    return 1\n";
+    let uri = uri_in(dir.path(), "u.py");
+    for (enc, end) in [("utf-8", 19), ("utf-16", 17)] {
+        let mut c = Client::spawn();
+        let init = c.initialize(json!({"general": {"positionEncodings": [enc]}}));
+        assert_eq!(init["result"]["capabilities"]["positionEncoding"], enc);
+        c.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+        );
+        let p = c.diagnostics(&uri, |p| !p["diagnostics"].as_array().unwrap().is_empty());
+        assert_eq!(p["diagnostics"][0]["range"]["end"], json!({"line": 3, "character": end}), "{enc}");
+    }
+}
+
+#[test]
+fn protocol_errors_are_answered_and_the_server_keeps_serving() {
+    let mut c = Client::spawn();
+    // Before initialize.
+    let early = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": "file:///x.py"}, "position": {"line": 0, "character": 0}}),
+    );
+    assert_eq!(early["error"]["code"], -32002);
+    c.initialize(json!({}));
+    let again = c.request("initialize", json!({"capabilities": {}}));
+    assert_eq!(again["error"]["code"], -32600);
+
+    // Invalid JSON, then a valid request.
+    c.raw(&frame(b"{not json"));
+    let e = c.wait_for("parse error", Duration::from_secs(10), |m| m["error"]["code"] == -32700);
+    assert_eq!(e["id"], Value::Null);
+    let ok = c.request("workspace/executeCommand", json!({"command": "plumb.status"}));
+    assert!(ok["result"].is_object());
+
+    // A header without Content-Length, then a valid request.
+    c.raw(b"Content-Type: application/json\r\n\r\n{}");
+    let ok = c.request("workspace/executeCommand", json!({"command": "plumb.status"}));
+    assert!(ok["result"].is_object(), "{ok}");
+
+    // A message over the size cap is refused without being buffered; the next one is served.
+    let big = vec![b' '; plumb::lsp::MAX_MESSAGE_BYTES + 10];
+    c.raw(&frame(&big));
+    let e = c.wait_for("refusal of the oversized message", Duration::from_secs(20), |m| m["error"]["code"] == -32700);
+    assert_eq!(e["id"], Value::Null);
+    let ok = c.request("workspace/executeCommand", json!({"command": "plumb.status"}));
+    assert!(ok["result"].is_object());
+
+    // Not JSON-RPC, wrong parameter types, unknown methods.
+    c.raw(&frame(br#"{"hello": "world"}"#));
+    let e = c.wait_for("invalid request", Duration::from_secs(10), |m| m["error"]["code"] == -32600);
+    assert_eq!(e["id"], Value::Null);
+    let bad = c.request("textDocument/hover", json!({"textDocument": 3}));
+    assert_eq!(bad["error"]["code"], -32602);
+    let unknown = c.request("plumb/nothing", json!({}));
+    assert_eq!(unknown["error"]["code"], -32601);
+    c.notify("$/unknownNotification", json!({}));
+
+    // A panic inside a handler becomes InternalError, and the server goes on.
+    let panic = c.request("workspace/executeCommand", json!({"command": "plumb.debug.panic"}));
+    assert_eq!(panic["error"]["code"], -32603, "{panic}");
+    let ok = c.request("workspace/executeCommand", json!({"command": "plumb.status"}));
+    assert!(ok["result"].is_object());
+
+    // exit without shutdown: exit code 1.
+    c.notify("exit", Value::Null);
+    assert_eq!(c.exit_code(Duration::from_secs(10)), Some(1));
+}
+
+#[test]
+fn rapid_edits_keep_the_text_exact_and_diagnostics_carry_the_latest_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = uri_in(dir.path(), "rapid.py");
+    let mut c = Client::spawn();
+    c.initialize(json!({}));
+    let base = "def f(x):\n    \"\"\"\n    >>> f(1)\n    1\n    \"\"\"\n    return x\n";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": base}}),
+    );
+    // 1,000 one-character inserts at the end of `return x`, building `return x+1+1+...`, with
+    // requests interleaved; each pair `+1` adds one to the result.
+    let mut version = 1;
+    for i in 0..1000 {
+        version += 1;
+        let ch = if i % 2 == 0 { "+" } else { "1" };
+        let col = 12 + i;
+        c.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version},
+                   "contentChanges": [{"range": {"start": {"line": 5, "character": col}, "end": {"line": 5, "character": col}}, "text": ch}]}),
+        );
+        if i % 100 == 0 {
+            c.send_request(
+                "textDocument/hover",
+                json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 4}}),
+            );
+        }
+    }
+    let p = c.diagnostics(&uri, |p| p["version"] == version);
+    let d = &p["diagnostics"][0];
+    assert!(d["message"].as_str().unwrap().starts_with("`f(1)` returned 501, expected 1"), "{d}");
+}
+
+#[test]
+fn cancel_request_is_answered() {
+    let mut c = Client::spawn();
+    c.initialize(json!({}));
+    let id = c.send_request("workspace/executeCommand", json!({"command": "plumb.debug.sleep"}));
+    c.notify("$/cancelRequest", json!({"id": id}));
+    let r = c.response(id);
+    assert_eq!(r["error"]["code"], -32800, "{r}");
+}
+
+#[test]
+fn huge_documents_get_a_message_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = uri_in(dir.path(), "huge.py");
+    let mut c = Client::spawn();
+    c.initialize(json!({}));
+    let text = "x = 1\n".repeat(600_000);
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+    );
+    let m = c.wait_for("a message about the size", Duration::from_secs(30), |m| m["method"] == "window/showMessage");
+    assert!(m["params"]["message"].as_str().unwrap().contains("over the 2 MiB limit"), "{m}");
+    let p = c.diagnostics(&uri, |_| true);
+    assert_eq!(p["diagnostics"], json!([]));
+    let ok = c.request("workspace/executeCommand", json!({"command": "plumb.status"}));
+    assert!(ok["result"].is_object());
+}
