@@ -7,4 +7,5 @@ mod hostile;
 mod lsp;
 mod nvim;
 mod sandbox;
+mod vscode;
 mod support;

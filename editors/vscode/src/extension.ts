@@ -1,0 +1,92 @@
+// plumb for VS Code: starts `plumb lsp` and shows its findings inline.
+import * as vscode from "vscode";
+import { LanguageClient, LanguageClientOptions, ServerOptions, State } from "vscode-languageclient/node";
+
+let client: LanguageClient | undefined;
+let status: vscode.StatusBarItem;
+let output: vscode.LogOutputChannel;
+
+function settings(): Record<string, unknown> {
+  const c = vscode.workspace.getConfiguration("plumb");
+  return {
+    enable: c.get<boolean>("enable", true),
+    debounceMs: c.get<number>("debounceMs", 300),
+    timeoutMs: c.get<number>("timeoutMs", 2000),
+    memoryMb: c.get<number>("memoryMb", 256),
+  };
+}
+
+function serverPath(): string {
+  const configured = vscode.workspace.getConfiguration("plumb").get<string>("path", "");
+  return configured && configured.length > 0 ? configured : "plumb";
+}
+
+function updateStatus(): void {
+  if (!client || client.state === State.Starting) {
+    status.text = "$(sync~spin) plumb";
+    status.tooltip = "plumb: starting";
+    return;
+  }
+  if (client.state === State.Stopped) {
+    status.text = "$(circle-slash) plumb";
+    status.tooltip = "plumb: stopped";
+    return;
+  }
+  let failing = 0;
+  for (const [, diagnostics] of vscode.languages.getDiagnostics()) {
+    failing += diagnostics.filter(
+      (d) => d.source === "plumb" && d.severity === vscode.DiagnosticSeverity.Error,
+    ).length;
+  }
+  status.text = failing > 0 ? `$(error) plumb: ${failing} failing` : "$(check) plumb";
+  status.tooltip = failing > 0 ? `plumb: ${failing} failing example(s)` : "plumb: idle, nothing failing";
+}
+
+async function start(context: vscode.ExtensionContext): Promise<void> {
+  const serverOptions: ServerOptions = { command: serverPath(), args: ["lsp"] };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ scheme: "file", language: "python" }],
+    initializationOptions: settings(),
+    synchronize: { configurationSection: "plumb" },
+    outputChannel: output,
+  };
+  client = new LanguageClient("plumb", "plumb", serverOptions, clientOptions);
+  context.subscriptions.push(client.onDidChangeState(() => updateStatus()));
+  updateStatus();
+  await client.start();
+  updateStatus();
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  output = vscode.window.createOutputChannel("plumb", { log: true });
+  status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 0);
+  status.command = "plumb.showOutput";
+  status.show();
+  context.subscriptions.push(output, status);
+  context.subscriptions.push(vscode.languages.onDidChangeDiagnostics(() => updateStatus()));
+  context.subscriptions.push(
+    vscode.commands.registerCommand("plumb.showOutput", () => output.show(true)),
+    vscode.commands.registerCommand("plumb.restartServer", async () => {
+      if (client) {
+        await client.restart();
+        updateStatus();
+      } else {
+        await start(context);
+      }
+    }),
+    vscode.workspace.onDidChangeConfiguration(async (e) => {
+      if (e.affectsConfiguration("plumb.path") && client) {
+        await client.stop();
+        await start(context);
+      }
+    }),
+  );
+  // `plumb.recheck` is the server's own command: the language client registers it.
+  await start(context);
+}
+
+export async function deactivate(): Promise<void> {
+  if (client) {
+    await client.stop();
+  }
+}
