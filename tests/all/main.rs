@@ -5,7 +5,8 @@
 mod cli;
 mod hostile;
 mod lsp;
+mod lsp_client;
 mod nvim;
 mod sandbox;
-mod vscode;
 mod support;
+mod vscode;
