@@ -87,9 +87,34 @@ pub fn check_document_cached(
         sandbox.run(&program, &settings.limits, cancel)
     };
 
+    // Python's own compiler may reject what tree-sitter accepted (an unexpected indent, say):
+    // top-level statements that failed with a SyntaxError are syntax issues too.
+    let line_index = LineIndex::new(text);
+    let mut syntax_issues = parsed.syntax_issues.clone();
+    for failure in &report.setup {
+        let Some(exc) = failure.outcome.exception() else { continue };
+        if !matches!(exc.exc_type.as_str(), "SyntaxError" | "IndentationError" | "TabError") {
+            continue;
+        }
+        let Some(line) = exc.line else { continue };
+        let (start, end) = line_index.line_range(text, line);
+        let start = start + (text[start..end].len() - text[start..end].trim_start().len());
+        if syntax_issues.iter().any(|i| i.range.start < end && start <= i.range.end) {
+            continue;
+        }
+        let message = match exc.message.rfind(" (") {
+            Some(at) if exc.message.ends_with(')') => &exc.message[..at],
+            _ => exc.message.as_str(),
+        };
+        syntax_issues.push(SyntaxIssue {
+            range: crate::syntax::TextRange::new(start, end.max(start)),
+            message: format!("syntax error: {message}"),
+        });
+    }
+    let in_function = |f: &Function, i: &SyntaxIssue| f.range.start <= i.range.start && i.range.end <= f.range.end;
     let mut module_issues = Vec::new();
-    for issue in &parsed.syntax_issues {
-        if !parsed.functions.iter().any(|f| f.range.start <= issue.range.start && issue.range.end <= f.range.end) {
+    for issue in &syntax_issues {
+        if !parsed.functions.iter().any(|f| in_function(f, issue)) {
             module_issues.push(issue.clone());
         }
     }
@@ -102,22 +127,17 @@ pub fn check_document_cached(
             if let Some(verdict) = &cached[index] {
                 return FunctionResult { function: function.clone(), verdict: verdict.clone() };
             }
-            let syntax_findings: Vec<Finding> = if function.has_error {
-                parsed
-                    .syntax_issues
-                    .iter()
-                    .filter(|i| function.range.start <= i.range.start && i.range.end <= function.range.end)
-                    .map(|i| Finding {
-                        kind: FindingKind::SyntaxError,
-                        severity: Severity::Error,
-                        message: i.message.clone(),
-                        range: i.range,
-                        feedback: format!("SyntaxError: {}\n", i.message.trim_start_matches("syntax error: ")),
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let syntax_findings: Vec<Finding> = syntax_issues
+                .iter()
+                .filter(|i| in_function(function, i))
+                .map(|i| Finding {
+                    kind: FindingKind::SyntaxError,
+                    severity: Severity::Error,
+                    message: i.message.clone(),
+                    range: i.range,
+                    feedback: format!("SyntaxError: {}\n", i.message.trim_start_matches("syntax error: ")),
+                })
+                .collect();
             let verdicts: Vec<ExampleVerdict> = match slots.iter().position(|s| s.function == index) {
                 Some(group) => slots[group]
                     .examples
@@ -142,7 +162,7 @@ pub fn check_document_cached(
         .collect();
     FileResult {
         path: doc.path.clone(),
-        line_index: LineIndex::new(text),
+        line_index,
         text: doc.text.clone(),
         functions,
         module_issues,

@@ -250,3 +250,24 @@ fn cancel_stops_a_run() {
     assert_eq!(report.outcomes[0][0].class(), Cancelled);
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "cancel took {:?}", started.elapsed());
 }
+
+#[test]
+fn a_run_after_a_cancelled_one_is_clean() {
+    let sandbox = crate::support::sandbox();
+    let limits = plumb::sandbox::Limits { case_deadline: std::time::Duration::from_secs(30), ..quick_limits() };
+    let slow = "import time\n\ndef f():\n    time.sleep(15)\n    return 1\n";
+    let cancel = plumb::sandbox::Cancel::new();
+    let c2 = cancel.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        c2.cancel();
+    });
+    let report = sandbox.run(&program(slow, vec![vec![example("f()", "1\n")]]), &limits, &cancel);
+    t.join().unwrap();
+    assert_eq!(report.outcomes[0][0].class(), Cancelled);
+    let fast = "import time\n\ndef f():\n    return 1\n";
+    let report =
+        sandbox.run(&program(fast, vec![vec![example("f()", "1\n")]]), &limits, &plumb::sandbox::Cancel::new());
+    assert!(report.setup.is_empty(), "{:?}", report.setup);
+    assert_eq!(report.outcomes[0][0].ran().map(|r| r.text_match), Some(Some(true)), "{:?}", report.outcomes[0][0]);
+}

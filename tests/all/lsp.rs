@@ -217,3 +217,73 @@ fn huge_documents_get_a_message_not_a_hang() {
     let ok = c.request("workspace/executeCommand", json!({"command": "plumb.status"}));
     assert!(ok["result"].is_object());
 }
+
+#[test]
+fn slow_checks_report_progress_and_an_edit_cancels_the_running_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = uri_in(dir.path(), "slow.py");
+    let mut c = Client::spawn();
+    c.request(
+        "initialize",
+        json!({"processId": null, "capabilities": {"window": {"workDoneProgress": true}},
+               "initializationOptions": {"debounceMs": 0, "timeoutMs": 20000}}),
+    );
+    c.notify("initialized", json!({}));
+    let slow =
+        "import time\n\ndef f():\n    \"\"\"\n    >>> f()\n    1\n    \"\"\"\n    time.sleep(15)\n    return 1\n";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": slow}}),
+    );
+    let create =
+        c.wait_for("progress creation", Duration::from_secs(10), |m| m["method"] == "window/workDoneProgress/create");
+    let token = create["params"]["token"].clone();
+    let begin = c.wait_for("progress begin", Duration::from_secs(10), |m| {
+        m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin"
+    });
+    assert_eq!(begin["params"]["token"], token);
+    // Edit while the 15 s example runs: the run is cancelled, not left to finish.
+    let started = std::time::Instant::now();
+    let fast = slow.replace("    time.sleep(15)\n", "");
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": fast}]}),
+    );
+    let p = c.diagnostics(&uri, |p| p["version"] == 2);
+    assert_eq!(p["diagnostics"], json!([]));
+    assert!(started.elapsed() < Duration::from_secs(5), "the edit waited {:?} for the old run", started.elapsed());
+    c.wait_for("progress end", Duration::from_secs(10), |m| {
+        m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
+    });
+}
+
+#[test]
+fn configuration_changes_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = uri_in(dir.path(), "cfg.py");
+    let mut c = Client::spawn();
+    c.initialize(json!({}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": BUGGY}}),
+    );
+    c.diagnostics(&uri, |p| !p["diagnostics"].as_array().unwrap().is_empty());
+    c.notify("workspace/didChangeConfiguration", json!({"settings": {"plumb": {"enable": false}}}));
+    let p = c.diagnostics(&uri, |p| p["diagnostics"].as_array().unwrap().is_empty());
+    assert_eq!(p["version"], 1);
+    let status = c.request("workspace/executeCommand", json!({"command": "plumb.status"}));
+    assert_eq!(status["result"]["config"]["enable"], false);
+    c.notify("workspace/didChangeConfiguration", json!({"settings": {"plumb": {"enable": true, "debounceMs": 0}}}));
+    c.diagnostics(&uri, |p| !p["diagnostics"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn invalid_utf8_in_a_message_is_a_parse_error() {
+    let mut c = Client::spawn();
+    c.initialize(json!({}));
+    c.raw(&frame(b"{\"jsonrpc\":\"2.0\",\"id\":99,\"method\":\"plumb/\xff\xfe\"}"));
+    let e = c.wait_for("parse error", Duration::from_secs(10), |m| m["error"]["code"] == -32700);
+    assert_eq!(e["id"], Value::Null);
+    let ok = c.request("workspace/executeCommand", json!({"command": "plumb.status"}));
+    assert!(ok["result"].is_object());
+}
