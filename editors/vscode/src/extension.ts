@@ -5,6 +5,8 @@ import { LanguageClient, LanguageClientOptions, ServerOptions, State } from "vsc
 let client: LanguageClient | undefined;
 let status: vscode.StatusBarItem;
 let output: vscode.LogOutputChannel;
+/// Python documents edited since their last diagnostics: plumb is checking them.
+const checking = new Set<string>();
 
 function settings(): Record<string, unknown> {
   const c = vscode.workspace.getConfiguration("plumb");
@@ -32,6 +34,11 @@ function updateStatus(): void {
     status.tooltip = "plumb: stopped";
     return;
   }
+  if (checking.size > 0) {
+    status.text = "$(sync~spin) plumb: checking";
+    status.tooltip = `plumb: checking ${checking.size} file(s)`;
+    return;
+  }
   let failing = 0;
   for (const [, diagnostics] of vscode.languages.getDiagnostics()) {
     failing += diagnostics.filter(
@@ -49,6 +56,13 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     initializationOptions: settings(),
     synchronize: { configurationSection: "plumb" },
     outputChannel: output,
+    middleware: {
+      handleDiagnostics: (uri, diagnostics, next) => {
+        checking.delete(uri.toString());
+        next(uri, diagnostics);
+        updateStatus();
+      },
+    },
   };
   client = new LanguageClient("plumb", "plumb", serverOptions, clientOptions);
   context.subscriptions.push(client.onDidChangeState(() => updateStatus()));
@@ -64,6 +78,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.show();
   context.subscriptions.push(output, status);
   context.subscriptions.push(vscode.languages.onDidChangeDiagnostics(() => updateStatus()));
+  const touched = (doc: vscode.TextDocument) => {
+    if (doc.languageId === "python" && doc.uri.scheme === "file") {
+      checking.add(doc.uri.toString());
+      updateStatus();
+    }
+  };
+  context.subscriptions.push(
+    vscode.workspace.onDidOpenTextDocument(touched),
+    vscode.workspace.onDidChangeTextDocument((e) => touched(e.document)),
+    vscode.workspace.onDidCloseTextDocument((doc) => {
+      checking.delete(doc.uri.toString());
+      updateStatus();
+    }),
+  );
   context.subscriptions.push(
     vscode.commands.registerCommand("plumb.showOutput", () => output.show(true)),
     vscode.commands.registerCommand("plumb.restartServer", async () => {
