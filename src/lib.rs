@@ -6,4 +6,5 @@ pub mod judge;
 pub mod lsp;
 pub mod pipeline;
 pub mod sandbox;
+pub mod store;
 pub mod syntax;

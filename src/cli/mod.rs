@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::pipeline::{self, FileResult, Settings};
 use crate::sandbox::{Cancel, Limits, runtime};
+use crate::store;
 
 #[derive(Parser, Debug)]
 #[command(name = "plumb", version, about = "Runs the Python you are writing and shows, with proof, where it is wrong")]
@@ -31,6 +32,8 @@ enum Command {
     Check(CheckArgs),
     /// Build and precompile the sandbox runtime now (`check` does this on first use).
     Setup,
+    /// Export the training-data store (LeTI records, DPO/KTO preference data, listener labels).
+    Export(ExportArgs),
     /// Run the language server on stdin/stdout (for editors).
     Lsp {
         /// Accepted for editors that pass it; stdio is the only transport.
@@ -49,9 +52,46 @@ struct CheckArgs {
     /// Wall-clock limit for one example, in milliseconds.
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     timeout: u64,
+    /// Where to record executions as training data (default: $PLUMB_STORE, else
+    /// ~/.local/share/plumb/store.sqlite3).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_store")]
+    store: Option<PathBuf>,
+    /// Do not record executions.
+    #[arg(long)]
+    no_store: bool,
     /// Memory limit for the sandboxed interpreter, in MiB.
     #[arg(long, default_value_t = 256, value_name = "MIB", value_parser = clap::value_parser!(u64).range(32..=1024))]
     memory: u64,
+}
+
+#[derive(clap::Args, Debug)]
+struct ExportArgs {
+    /// What to export.
+    #[arg(long, value_enum)]
+    kind: Kind,
+    /// File format.
+    #[arg(long, value_enum, default_value_t = FileFormat::Jsonl)]
+    format: FileFormat,
+    /// Output file (a directory of shards when the export is large).
+    #[arg(long, value_name = "PATH")]
+    out: PathBuf,
+    /// The store to read (default: $PLUMB_STORE, else ~/.local/share/plumb/store.sqlite3).
+    #[arg(long, value_name = "PATH")]
+    store: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Kind {
+    Leti,
+    Dpo,
+    Kto,
+    Labels,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum FileFormat {
+    Jsonl,
+    Parquet,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -89,6 +129,7 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Check(check) => run_check(check),
+        Command::Export(args) => run_export(args),
         Command::Lsp { .. } => crate::lsp::run_stdio(),
     }
 }
@@ -154,6 +195,9 @@ fn run_check(args: CheckArgs) -> ExitCode {
         results = done.into_iter().map(|(_, r)| r).collect();
     }
     problems.sort_by(|a, b| a.path.cmp(&b.path));
+    if !args.no_store {
+        record(args.store.clone().or_else(store::default_path), &results);
+    }
 
     let rendered = match args.format {
         Format::Json => json::render(&results, &problems),
@@ -172,5 +216,50 @@ fn run_check(args: CheckArgs) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Writes the executions of a check to the store. A store that cannot be written is a warning:
+/// it never changes the check's result.
+fn record(path: Option<PathBuf>, results: &[FileResult]) {
+    let Some(path) = path else { return };
+    let records: Vec<_> = results.iter().flat_map(|r| r.records.iter().cloned()).collect();
+    if records.is_empty() {
+        return;
+    }
+    let written = store::Store::open(&path).and_then(|mut s| s.write(&records, &[]));
+    if let Err(e) = written {
+        eprintln!("plumb: warning: could not record {} executions in {}: {e:#}", records.len(), path.display());
+    }
+}
+
+fn run_export(args: ExportArgs) -> ExitCode {
+    let Some(path) = args.store.or_else(store::default_path) else {
+        eprintln!("plumb: error: the store is switched off (PLUMB_STORE=off) and no --store was given");
+        return ExitCode::from(2);
+    };
+    if !path.is_file() {
+        eprintln!("plumb: error: no store at {} (run `plumb check` first)", path.display());
+        return ExitCode::from(2);
+    }
+    let kind = match args.kind {
+        Kind::Leti => store::ExportKind::Leti,
+        Kind::Dpo => store::ExportKind::Dpo,
+        Kind::Kto => store::ExportKind::Kto,
+        Kind::Labels => store::ExportKind::Labels,
+    };
+    let format = match args.format {
+        FileFormat::Jsonl => store::ExportFormat::Jsonl,
+        FileFormat::Parquet => store::ExportFormat::Parquet,
+    };
+    match store::Store::open(&path).and_then(|s| store::export(&s, kind, format, &args.out)) {
+        Ok(summary) => {
+            eprintln!("plumb: exported {} rows to {}", summary.rows, args.out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("plumb: error: export failed: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }

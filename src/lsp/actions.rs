@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use tower_lsp_server::ls_types::{
-    CodeAction, CodeActionKind, CreateFile, CreateFileOptions, Diagnostic, DocumentChangeOperation, DocumentChanges,
-    OneOf, OptionalVersionedTextDocumentIdentifier, Position, Range, ResourceOp, TextDocumentEdit, TextEdit, Uri,
-    WorkspaceEdit,
+    CodeAction, CodeActionKind, Command, CreateFile, CreateFileOptions, Diagnostic, DocumentChangeOperation,
+    DocumentChanges, OneOf, OptionalVersionedTextDocumentIdentifier, Position, Range, ResourceOp, TextDocumentEdit,
+    TextEdit, Uri, WorkspaceEdit,
 };
 
 use crate::judge::{FindingKind, Status};
@@ -56,8 +56,28 @@ pub(super) fn code_actions(
 ) -> Vec<CodeAction> {
     let Some(path) = uri.to_file_path().map(|p| p.into_owned()) else { return Vec::new() };
     let mut actions = Vec::new();
+    let mut labels = Vec::new();
     for d in diagnostics {
         let Some(data) = &d.data else { continue };
+        if let Some(execution) = data["execution"].as_str() {
+            for (label, title) in
+                [("right", "plumb: this finding is right"), ("false_alarm", "plumb: this is a false alarm")]
+            {
+                labels.push(CodeAction {
+                    title: title.into(),
+                    kind: Some(CodeActionKind::EMPTY),
+                    diagnostics: Some(vec![d.clone()]),
+                    command: Some(Command {
+                        title: title.into(),
+                        command: super::server::LABEL.into(),
+                        arguments: Some(vec![
+                            serde_json::json!({"execution": execution, "kind": data["kind"], "label": label}),
+                        ]),
+                    }),
+                    ..CodeAction::default()
+                });
+            }
+        }
         if data["kind"] != FindingKind::ExampleFailed.as_str() {
             continue;
         }
@@ -105,6 +125,7 @@ pub(super) fn code_actions(
             ..CodeAction::default()
         });
     }
+    actions.extend(labels);
     actions
 }
 

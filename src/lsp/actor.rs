@@ -58,7 +58,18 @@ pub(super) fn start(shared: Shared, out: UnboundedSender<Out>) -> Handle {
     std::thread::Builder::new()
         .name("plumb-actor".into())
         .spawn(move || {
-            Actor { shared, out, tx, cache: Arc::new(Cache::default()), sandbox: Arc::default(), next_run: 0 }.run(rx)
+            Actor {
+                shared,
+                out,
+                tx,
+                cache: Arc::new(Cache::default()),
+                sandbox: Arc::default(),
+                next_run: 0,
+                store_failed: false,
+                store_trouble: 0,
+                unsent: Vec::new(),
+            }
+            .run(rx)
         })
         .expect("spawning the analysis actor");
     handle
@@ -71,7 +82,14 @@ struct Actor {
     cache: Arc<Cache>,
     sandbox: Loaded,
     next_run: u64,
+    store_failed: bool,
+    store_trouble: u64,
+    /// Records waiting for the store to open.
+    unsent: Vec<crate::store::ExecutionRecord>,
 }
+
+/// Records kept while the store cannot be opened.
+const UNSENT_LIMIT: usize = 4096;
 
 struct Running {
     run: u64,
@@ -84,13 +102,19 @@ impl Actor {
         let mut running: HashMap<Uri, Running> = HashMap::new();
         loop {
             let now = Instant::now();
-            let wait =
+            let mut wait =
                 due.values().min().map(|t| t.saturating_duration_since(now)).unwrap_or(Duration::from_secs(3600));
+            // While a store is open (or records wait for one), look at it once a second.
+            if !self.unsent.is_empty() || self.shared.lock().writer.is_some() {
+                wait = wait.min(Duration::from_secs(1));
+            }
             let msg = match rx.recv_timeout(wait) {
                 Ok(m) => Some(m),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => return,
             };
+            self.send_unsent();
+            self.check_store();
             let debounce = self.shared.lock().config.debounce();
             match msg {
                 None => {}
@@ -134,6 +158,7 @@ impl Actor {
                     }
                     let _ = self.out.send(Out::Finished { uri: uri.clone(), run });
                     if !cancelled {
+                        self.record(&result);
                         self.publish(uri, version, result);
                     }
                 }
@@ -150,6 +175,86 @@ impl Actor {
         }
     }
 
+    /// Hands the check's execution records to the store's writer (opened on first use), off the
+    /// diagnostic path: a full queue or a failing disk is reported, never waited for. Records
+    /// that could not be handed over (the store would not open) wait, bounded, for a retry.
+    fn record(&mut self, result: &FileResult) {
+        {
+            let mut s = self.shared.lock();
+            for r in &result.records {
+                s.executions.insert(r.function_key.clone(), r.id.clone());
+            }
+            if s.config.store_path().is_none() {
+                return;
+            }
+        }
+        self.unsent.extend(result.records.iter().cloned());
+        if self.unsent.len() > UNSENT_LIMIT {
+            let excess = self.unsent.len() - UNSENT_LIMIT;
+            self.unsent.drain(..excess);
+        }
+        self.send_unsent();
+    }
+
+    fn send_unsent(&mut self) {
+        if self.unsent.is_empty() {
+            return;
+        }
+        let (path, writer) = {
+            let mut s = self.shared.lock();
+            let Some(path) = s.config.store_path() else {
+                self.unsent.clear();
+                return;
+            };
+            if s.writer.as_ref().is_some_and(|w| w.path() != path) {
+                s.writer = None;
+            }
+            (path, s.writer.clone())
+        };
+        let writer = match writer {
+            Some(w) => w,
+            None => match crate::store::Writer::start(path) {
+                Ok(w) => {
+                    self.shared.lock().writer = Some(w.clone());
+                    w
+                }
+                Err(e) => {
+                    if !self.store_failed {
+                        self.store_failed = true;
+                        let _ = self.out.send(Out::Message(
+                            MessageType::WARNING,
+                            format!("plumb: training data is not being recorded (will retry): {e:#}"),
+                        ));
+                    }
+                    return;
+                }
+            },
+        };
+        self.store_failed = false;
+        for r in self.unsent.drain(..) {
+            writer.execution(r);
+        }
+    }
+
+    /// Reports new write failures of the store (checked at least once a second while a writer is
+    /// open, since writes happen on the writer's own thread).
+    fn check_store(&mut self) {
+        let Some(writer) = self.shared.lock().writer.clone() else { return };
+        let stats = writer.stats();
+        let trouble = stats.failed + stats.dropped_full;
+        if trouble > self.store_trouble {
+            self.store_trouble = trouble;
+            let why = stats.last_error.unwrap_or_else(|| "the write queue is full".into());
+            let _ = self.out.send(Out::Message(
+                MessageType::WARNING,
+                format!(
+                    "plumb: recording training data failed ({} failed writes, {} dropped); diagnostics are unaffected: {why}",
+                    stats.failed, stats.dropped_full
+                ),
+            ));
+        }
+    }
+
     /// Publishes a result if it is still about the document's current text.
     fn publish(&self, uri: Uri, version: i32, result: Arc<FileResult>) {
         let mut session = self.shared.lock();
@@ -159,8 +264,9 @@ impl Actor {
             return;
         }
         doc.result = Some((version, Arc::clone(&result)));
+        let executions = session.executions.clone();
         drop(session);
-        let diagnostics = to_proto::diagnostics(&result, encoding);
+        let diagnostics = to_proto::diagnostics(&result, encoding, &executions);
         let _ = self.out.send(Out::Publish { uri, version: Some(version), diagnostics });
     }
 
@@ -213,6 +319,7 @@ impl Actor {
                         functions: Vec::new(),
                         module_issues: Vec::new(),
                         lossy: false,
+                        records: Vec::new(),
                     };
                     let _ = tx.send(Msg::Done { uri, version, run, result: Arc::new(empty), cancelled: false });
                     return;

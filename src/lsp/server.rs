@@ -20,6 +20,8 @@ use crate::syntax::PositionEncoding;
 
 pub(super) const RECHECK: &str = "plumb.recheck";
 pub(super) const STATUS: &str = "plumb.status";
+/// Records a listener label: `[{"execution": id, "kind": finding kind, "label": "right" | "false_alarm"}]`.
+pub(super) const LABEL: &str = "plumb.label";
 /// Only with `PLUMB_LSP_TEST_HOOKS=1`: panics inside the handler (tests the panic guard).
 pub(super) const DEBUG_PANIC: &str = "plumb.debug.panic";
 /// Only with `PLUMB_LSP_TEST_HOOKS=1`: a request that takes 30 s (tests `$/cancelRequest`).
@@ -144,7 +146,7 @@ impl LanguageServer for Backend {
                         ..CodeActionOptions::default()
                     })),
                     execute_command_provider: Some(ExecuteCommandOptions {
-                        commands: vec![RECHECK.into(), STATUS.into()],
+                        commands: vec![RECHECK.into(), STATUS.into(), LABEL.into()],
                         ..ExecuteCommandOptions::default()
                     }),
                     workspace: Some(WorkspaceServerCapabilities {
@@ -270,6 +272,39 @@ impl LanguageServer for Backend {
                     self.actor.send(Msg::Recheck(uri));
                     Ok(None)
                 }
+                LABEL => {
+                    let arg = params.arguments.first().cloned().unwrap_or(Value::Null);
+                    let (Some(execution), Some(kind), Some(label)) =
+                        (arg["execution"].as_str(), arg["kind"].as_str(), arg["label"].as_str())
+                    else {
+                        return Err(Error::invalid_params("plumb.label takes {execution, kind, label}"));
+                    };
+                    if !matches!(label, "right" | "false_alarm") {
+                        return Err(Error::invalid_params("label must be \"right\" or \"false_alarm\""));
+                    }
+                    let (writer, path) = {
+                        let s = self.shared.lock();
+                        (s.writer.clone(), s.config.store_path())
+                    };
+                    let Some(path) = path else {
+                        return Err(Error::invalid_params("the training-data store is switched off"));
+                    };
+                    let writer = match writer {
+                        Some(w) => w,
+                        None => {
+                            let w = crate::store::Writer::start(path)
+                                .map_err(|e| Error::invalid_params(format!("the store cannot be opened: {e:#}")))?;
+                            self.shared.lock().writer = Some(w.clone());
+                            w
+                        }
+                    };
+                    let record = crate::store::LabelRecord::new(execution, kind, label, false, None);
+                    let id = record.id.clone();
+                    if !writer.label(record) {
+                        return Err(Error::internal_error());
+                    }
+                    Ok(Some(serde_json::json!({"label": id})))
+                }
                 STATUS => {
                     let s = self.shared.lock();
                     let docs: Vec<Value> = s
@@ -282,7 +317,12 @@ impl LanguageServer for Backend {
                             serde_json::json!({"uri": uri.as_str(), "version": d.version, "failing": failing})
                         })
                         .collect();
-                    Ok(Some(serde_json::json!({"documents": docs, "config": {
+                    let store = s.writer.as_ref().map(|w| {
+                        let st = w.stats();
+                        serde_json::json!({"path": w.path().display().to_string(), "written": st.written,
+                                           "dropped": st.dropped_full, "failed": st.failed, "lastError": st.last_error})
+                    });
+                    Ok(Some(serde_json::json!({"documents": docs, "store": store, "config": {
                         "enable": s.config.enable, "debounceMs": s.config.debounce_ms,
                         "timeoutMs": s.config.timeout_ms, "memoryMb": s.config.memory_mb}})))
                 }

@@ -23,11 +23,15 @@ pub(super) struct Config {
     pub(super) timeout_ms: u64,
     /// Memory limit of the sandboxed interpreter.
     pub(super) memory_mb: u64,
+    /// Record executions and labels in the training-data store.
+    pub(super) store: bool,
+    /// The store's path (default: $PLUMB_STORE, else ~/.local/share/plumb/store.sqlite3).
+    pub(super) store_path: Option<String>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { enable: true, debounce_ms: 300, timeout_ms: 2000, memory_mb: 256 }
+        Config { enable: true, debounce_ms: 300, timeout_ms: 2000, memory_mb: 256, store: true, store_path: None }
     }
 }
 
@@ -37,6 +41,16 @@ impl Config {
         s.limits.case_deadline = Duration::from_millis(self.timeout_ms.clamp(10, 60_000));
         s.limits.memory_bytes = (self.memory_mb.clamp(32, 1024) as usize) << 20;
         s
+    }
+
+    pub(super) fn store_path(&self) -> Option<std::path::PathBuf> {
+        if !self.store {
+            return None;
+        }
+        match &self.store_path {
+            Some(p) if !p.is_empty() => Some(p.into()),
+            _ => crate::store::default_path(),
+        }
     }
 
     pub(super) fn debounce(&self) -> Duration {
@@ -61,6 +75,10 @@ pub(super) struct Session {
     pub(super) supports_progress: bool,
     pub(super) supports_configuration: bool,
     pub(super) shutdown_requested: bool,
+    /// The training-data writer, opened on first use for the configured path.
+    pub(super) writer: Option<crate::store::Writer>,
+    /// The latest execution record of each function (by key), for labels.
+    pub(super) executions: HashMap<String, String>,
 }
 
 /// The session behind a lock that is never held across an `.await`.

@@ -1,5 +1,7 @@
 //! plumb's types → LSP types.
 
+use std::collections::HashMap;
+
 use serde_json::json;
 use tower_lsp_server::ls_types::{Diagnostic, DiagnosticSeverity, NumberOrString, Position, Range};
 
@@ -22,7 +24,14 @@ fn severity(s: Severity) -> DiagnosticSeverity {
     }
 }
 
-fn diagnostic(r: &FileResult, f: &Finding, function: Option<&str>, encoding: PositionEncoding) -> Diagnostic {
+fn diagnostic(
+    r: &FileResult,
+    f: &Finding,
+    function: Option<&crate::syntax::Function>,
+    encoding: PositionEncoding,
+    executions: &HashMap<String, String>,
+) -> Diagnostic {
+    let execution = function.and_then(|func| executions.get(&func.key.to_string()));
     let message =
         if f.feedback.is_empty() { f.message.clone() } else { format!("{}\n\n{}", f.message, f.feedback.trim_end()) };
     Diagnostic {
@@ -31,13 +40,18 @@ fn diagnostic(r: &FileResult, f: &Finding, function: Option<&str>, encoding: Pos
         code: Some(NumberOrString::String(f.kind.as_str().to_string())),
         source: Some("plumb".into()),
         message,
-        data: Some(json!({"kind": f.kind.as_str(), "function": function, "start": f.range.start, "end": f.range.end})),
+        data: Some(json!({"kind": f.kind.as_str(), "function": function.map(|f| &f.qualified_name),
+                          "start": f.range.start, "end": f.range.end, "execution": execution})),
         ..Diagnostic::default()
     }
 }
 
 /// Every finding of a file, as diagnostics.
-pub(super) fn diagnostics(r: &FileResult, encoding: PositionEncoding) -> Vec<Diagnostic> {
+pub(super) fn diagnostics(
+    r: &FileResult,
+    encoding: PositionEncoding,
+    executions: &HashMap<String, String>,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for issue in &r.module_issues {
         let f = Finding {
@@ -47,11 +61,11 @@ pub(super) fn diagnostics(r: &FileResult, encoding: PositionEncoding) -> Vec<Dia
             range: issue.range,
             feedback: String::new(),
         };
-        out.push(diagnostic(r, &f, None, encoding));
+        out.push(diagnostic(r, &f, None, encoding, executions));
     }
     for func in &r.functions {
         for f in &func.verdict.findings {
-            out.push(diagnostic(r, f, Some(&func.function.qualified_name), encoding));
+            out.push(diagnostic(r, f, Some(&func.function), encoding, executions));
         }
     }
     out

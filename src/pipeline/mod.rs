@@ -37,6 +37,8 @@ pub struct FileResult {
     pub module_issues: Vec<SyntaxIssue>,
     /// The decoder replaced invalid UTF-8.
     pub lossy: bool,
+    /// Training records of the executions this check ran (cached verdicts give none).
+    pub records: Vec<crate::store::ExecutionRecord>,
 }
 
 impl FileResult {
@@ -119,11 +121,12 @@ pub fn check_document_cached(
         }
     }
 
+    let mut records = Vec::new();
     let functions = parsed
         .functions
         .iter()
         .enumerate()
-        .map(|(index, function)| {
+        .map(|(index, function)| -> FunctionResult {
             if let Some(verdict) = &cached[index] {
                 return FunctionResult { function: function.clone(), verdict: verdict.clone() };
             }
@@ -153,9 +156,21 @@ pub fn check_document_cached(
                 Some(group) => report.outcomes[group].iter().all(|o| !matches!(o, crate::sandbox::Outcome::Cancelled)),
                 None => true,
             };
+            let group = slots.iter().position(|s| s.function == index);
+            let judged = verdicts.clone();
             let verdict = judge::judge_examples(verdicts, syntax_findings);
             if complete && !cancel.is_cancelled() {
                 cache.put(function.key, &fingerprint, function.range.start, &verdict);
+                if let Some(group) = group {
+                    let examples: Vec<_> = slots[group]
+                        .examples
+                        .iter()
+                        .zip(&report.outcomes[group])
+                        .zip(&judged)
+                        .map(|((&e, outcome), v)| (&function.examples[e], outcome, v))
+                        .collect();
+                    records.extend(crate::store::execution_record(&doc.path, text, function, &examples, &verdict));
+                }
             }
             FunctionResult { function: function.clone(), verdict }
         })
@@ -167,6 +182,7 @@ pub fn check_document_cached(
         functions,
         module_issues,
         lossy: doc.lossy,
+        records,
     }
 }
 

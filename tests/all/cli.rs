@@ -11,7 +11,12 @@ fn fixtures() -> PathBuf {
 }
 
 fn plumb(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plumb")).current_dir(dir).args(args).output().expect("plumb runs")
+    Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .current_dir(dir)
+        .env("PLUMB_STORE", "off")
+        .args(args)
+        .output()
+        .expect("plumb runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -142,6 +147,7 @@ fn secrets_in_the_environment_and_escapes_never_reach_the_output() {
     let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
         .current_dir(dir.path())
         .env("PLUMB_CANARY_SECRET", secret)
+        .env("PLUMB_STORE", "off")
         .args(["check", "leak.py"])
         .output()
         .unwrap();

@@ -25,13 +25,24 @@ pub(crate) fn frame(body: &[u8]) -> Vec<u8> {
 }
 
 impl Client {
+    /// A server that records no training data (`PLUMB_STORE=off`).
     pub(crate) fn spawn() -> Client {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_plumb"))
-            .arg("lsp")
+        Client::spawn_with_store("off")
+    }
+
+    pub(crate) fn spawn_with_store(store: &str) -> Client {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_plumb"));
+        cmd.arg("lsp").env("PLUMB_STORE", store);
+        Client::spawn_command(cmd)
+    }
+
+    /// A server started by `cmd` (which must run `plumb lsp`).
+    pub(crate) fn spawn_command(mut cmd: Command) -> Client {
+        let mut child = cmd
             .env("PLUMB_LSP_TEST_HOOKS", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if std::env::var_os("PLUMB_TEST_STDERR").is_some() { Stdio::inherit() } else { Stdio::null() })
             .spawn()
             .expect("plumb lsp starts");
         let stdin = child.stdin.take().unwrap();

@@ -8,5 +8,6 @@ mod lsp;
 mod lsp_client;
 mod nvim;
 mod sandbox;
+mod store;
 mod support;
 mod vscode;

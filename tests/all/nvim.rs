@@ -39,6 +39,7 @@ fn headless_neovim_end_to_end() {
         .env("PLUMB_BIN", env!("CARGO_BIN_EXE_plumb"))
         .env("PLUMB_PLUGIN", root.join("editors/nvim"))
         .env("PLUMB_WORKDIR", dir.path())
+        .env("PLUMB_STORE", "off")
         .current_dir(dir.path())
         .output()
         .expect("nvim runs");

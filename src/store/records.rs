@@ -1,0 +1,204 @@
+//! Training records (LeTI execution records, listener labels), built from what a check observed.
+//! Pure data: no I/O here.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::judge::{ExampleVerdict, Verdict};
+use crate::sandbox::Outcome;
+use crate::syntax::{Example, Function};
+
+pub const SCHEMA_VERSION: u32 = 1;
+/// Large text fields are cut to this many bytes (at a char boundary) and flagged `truncated`.
+pub(super) const FIELD_CAP: usize = 64 << 10;
+
+/// LeTI's fixed feedback for a program that passed.
+pub(super) const GOOD_FEEDBACK: &str = "The code is working correctly.";
+/// LeTI's prefix for a program that failed.
+pub(super) const BAD_PREFIX: &str = "The code is not working correctly. Here is some feedback: ";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestRecord {
+    pub kind: String,
+    pub source: String,
+    pub expected: String,
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeRecord {
+    pub test: usize,
+    /// The outcome class (`completed`, `exception`, `timeout`, ...).
+    pub class: String,
+    pub passed: bool,
+    pub duration_us: u64,
+}
+
+/// One execution of a program against tests: what LeTI trains on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    pub schema_version: u32,
+    /// Content address: the same program, tests and outcomes give the same id.
+    pub id: String,
+    /// The instruction: signature and docstring.
+    pub problem: String,
+    pub prompt_hash: String,
+    /// The program executed: the user's function (later: a model's candidate).
+    pub program: String,
+    /// `user` or `candidate`.
+    pub source: String,
+    pub function_key: String,
+    pub qualified_name: String,
+    pub path: String,
+    pub tests: Vec<TestRecord>,
+    pub tests_hash: String,
+    pub outcomes: Vec<OutcomeRecord>,
+    /// `good` when every judged test passed, else `bad`.
+    pub reward: String,
+    /// LeTI feedback: the fixed sentence, or the prefix and the normalised feedback text the
+    /// editor showed.
+    pub feedback: String,
+    pub runtime: String,
+    pub model_id: Option<String>,
+    pub prompt_version: Option<String>,
+    pub sampler: Option<serde_json::Value>,
+    pub truncated: bool,
+}
+
+/// A person's verdict on a finding, or one implied by their next edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelRecord {
+    pub schema_version: u32,
+    pub id: String,
+    /// The execution whose finding was labelled.
+    pub execution_id: String,
+    pub finding_kind: String,
+    /// `right`, `false_alarm`, or (implicit) `fixed`.
+    pub label: String,
+    pub implicit: bool,
+    pub note: Option<String>,
+}
+
+pub(crate) fn sha(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    crate::sandbox::runtime::hex(&h.finalize())[..32].to_string()
+}
+
+/// At most `FIELD_CAP` bytes, cut at a char boundary; sets `truncated` when it cuts.
+fn cap(s: &str, truncated: &mut bool) -> String {
+    if s.len() <= FIELD_CAP {
+        return s.to_string();
+    }
+    *truncated = true;
+    let mut end = FIELD_CAP;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// The problem a function solves, as a model would be prompted: its signature and docstring.
+pub(super) fn problem_of(function: &Function, text: &str) -> String {
+    match &function.docstring {
+        Some(doc) => {
+            let raw = &text[doc.range.start..doc.range.end];
+            format!("{}\n    {}\n", function.signature, raw)
+        }
+        None => format!("{}\n", function.signature),
+    }
+}
+
+/// The execution record of a function's examples, if any example was judged.
+pub fn execution_record(
+    path: &str,
+    text: &str,
+    function: &Function,
+    examples: &[(&Example, &Outcome, &ExampleVerdict)],
+    verdict: &Verdict,
+) -> Option<ExecutionRecord> {
+    let judged: Vec<_> = examples.iter().filter(|(_, _, v)| !matches!(v, ExampleVerdict::Unresolved(_))).collect();
+    if judged.is_empty() {
+        return None;
+    }
+    let mut truncated = false;
+    let program = cap(&text[function.range.start..function.range.end], &mut truncated);
+    let problem = cap(&problem_of(function, text), &mut truncated);
+    let tests: Vec<TestRecord> = judged
+        .iter()
+        .map(|(e, _, _)| TestRecord {
+            kind: "example".into(),
+            source: cap(&e.source, &mut truncated),
+            expected: cap(&e.want, &mut truncated),
+            line: e.line,
+        })
+        .collect();
+    let outcomes: Vec<OutcomeRecord> = judged
+        .iter()
+        .enumerate()
+        .map(|(i, (_, o, v))| OutcomeRecord {
+            test: i,
+            class: format!("{:?}", o.class()).to_lowercase(),
+            passed: matches!(v, ExampleVerdict::Passed),
+            duration_us: o.ran().map(|r| r.duration_us).unwrap_or(0),
+        })
+        .collect();
+    let good = outcomes.iter().all(|o| o.passed);
+    let feedback = if good {
+        GOOD_FEEDBACK.to_string()
+    } else {
+        let details: Vec<&str> =
+            verdict.findings.iter().filter(|f| !f.feedback.is_empty()).map(|f| f.feedback.as_str()).collect();
+        cap(&format!("{BAD_PREFIX}{}", details.join("\n")), &mut truncated)
+    };
+    let tests_json = serde_json::to_string(&tests).unwrap_or_default();
+    // The id leaves out timings: the same program, tests and results are one record.
+    let results: Vec<(&str, bool)> = outcomes.iter().map(|o| (o.class.as_str(), o.passed)).collect();
+    let outcomes_json = serde_json::to_string(&results).unwrap_or_default();
+    let runtime = crate::sandbox::runtime::runner_hash();
+    let id = sha(&[&program, &tests_json, &outcomes_json, &runtime, "user"]);
+    Some(ExecutionRecord {
+        schema_version: SCHEMA_VERSION,
+        id,
+        prompt_hash: sha(&[&problem]),
+        problem,
+        program,
+        source: "user".into(),
+        function_key: function.key.to_string(),
+        qualified_name: function.qualified_name.clone(),
+        path: path.to_string(),
+        tests_hash: sha(&[&tests_json]),
+        tests,
+        outcomes,
+        reward: if good { "good" } else { "bad" }.into(),
+        feedback,
+        runtime,
+        model_id: None,
+        prompt_version: None,
+        sampler: None,
+        truncated,
+    })
+}
+
+impl LabelRecord {
+    pub fn new(
+        execution_id: &str,
+        finding_kind: &str,
+        label: &str,
+        implicit: bool,
+        note: Option<String>,
+    ) -> LabelRecord {
+        LabelRecord {
+            schema_version: SCHEMA_VERSION,
+            id: sha(&[execution_id, finding_kind, label, if implicit { "implicit" } else { "explicit" }]),
+            execution_id: execution_id.to_string(),
+            finding_kind: finding_kind.to_string(),
+            label: label.to_string(),
+            implicit,
+            note,
+        }
+    }
+}
