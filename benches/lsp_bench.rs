@@ -42,8 +42,15 @@ fn text(k: usize) -> String {
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
+    run(&dir, "off");
+    let store = dir.path().join("lsp-store.sqlite3");
+    run(&dir, store.to_str().unwrap());
+}
+
+fn run(dir: &tempfile::TempDir, store: &str) {
+    println!("== training-data store: {} ==", if store == "off" { "off" } else { "on (synchronous=FULL)" });
     let uri = format!("file://{}/bench.py", dir.path().display());
-    let mut c = lsp_client::Client::spawn();
+    let mut c = lsp_client::Client::spawn_with_store(store);
     c.request("initialize", json!({"processId": null, "capabilities": {}, "initializationOptions": {"debounceMs": 0}}));
     c.notify("initialized", json!({}));
     std::thread::sleep(Duration::from_millis(300));

@@ -5,7 +5,9 @@
 //! 1. Warm sandbox: one function with 20 assert-style checks, median over many runs (target ≤ 2 ms),
 //!    beside the cost of an empty run (fresh store + instance + request round trip).
 //! 2. `plumb check` on a 10-function file with examples vs `python3 -m doctest` on the same file,
-//!    whole process each, medians (target ratio ≤ 0.5).
+//!    whole process each, medians (target ratio ≤ 0.5); `plumb check` with and without recording.
+//! 3. The training-data store with `synchronous=FULL`: records per second, one commit per record
+//!    and in the writer's batches.
 #![allow(clippy::print_stdout)]
 
 use std::path::Path;
@@ -13,6 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use plumb::sandbox::{Cancel, Case, CaseKind, Chunk, Group, Limits, Program, runtime};
+use plumb::store::{ExecutionRecord, OutcomeRecord, Store, TestRecord};
 
 fn median(mut xs: Vec<Duration>) -> Duration {
     xs.sort();
@@ -119,14 +122,62 @@ fn main() {
     let file = dir.path().join("tenfuncs.py");
     std::fs::write(&file, ten_function_file()).expect("write the file");
     let plumb = Path::new(env!("CARGO_BIN_EXE_plumb"));
-    let out = Command::new(plumb).arg("check").arg(&file).output().expect("plumb check");
+    let store = dir.path().join("bench-store.sqlite3");
+    let out = Command::new(plumb).arg("check").arg(&file).env("PLUMB_STORE", "off").output().expect("plumb check");
     assert_eq!(out.status.code(), Some(0), "plumb check passes: {}", String::from_utf8_lossy(&out.stdout));
     let doctest = Command::new("python3").args(["-m", "doctest"]).arg(&file).output().expect("python3 -m doctest");
     assert!(doctest.status.success(), "doctest passes on the same file");
     let runs = 30;
-    let (plumb_t, _) = time_command(Command::new(plumb).arg("check").arg(&file), runs);
+    let (plumb_t, _) = time_command(Command::new(plumb).arg("check").arg(&file).env("PLUMB_STORE", "off"), runs);
+    let (plumb_store_t, _) = time_command(Command::new(plumb).arg("check").arg(&file).env("PLUMB_STORE", &store), runs);
     let (doctest_t, _) = time_command(Command::new("python3").args(["-m", "doctest"]).arg(&file), runs);
     println!("plumb check:        median {:.1} ms", ms(plumb_t));
     println!("python3 -m doctest: median {:.1} ms", ms(doctest_t));
     println!("ratio plumb/doctest: {:.2}  (target <= 0.5)", plumb_t.as_secs_f64() / doctest_t.as_secs_f64());
+    println!(
+        "plumb check recording to the store: median {:.1} ms (ratio to doctest {:.2})",
+        ms(plumb_store_t),
+        plumb_store_t.as_secs_f64() / doctest_t.as_secs_f64()
+    );
+
+    println!("== training-data store, synchronous=FULL ==");
+    let mut s = Store::open(&dir.path().join("rate.sqlite3")).expect("store");
+    let n = 300;
+    let t = Instant::now();
+    for i in 0..n {
+        s.write(&[record(i)], &[]).expect("write");
+    }
+    let single = n as f64 / t.elapsed().as_secs_f64();
+    let batches = 40;
+    let t = Instant::now();
+    for b in 0..batches {
+        let batch: Vec<_> = (0..256).map(|i| record(1_000_000 + b * 256 + i)).collect();
+        s.write(&batch, &[]).expect("write");
+    }
+    let batched = (batches * 256) as f64 / t.elapsed().as_secs_f64();
+    println!("one commit per record: {single:.0} records/s; batches of 256: {batched:.0} records/s");
+}
+
+fn record(i: usize) -> ExecutionRecord {
+    ExecutionRecord {
+        schema_version: plumb::store::SCHEMA_VERSION,
+        id: format!("{i:032x}"),
+        problem: "def f(x):\n    \"\"\"Adds one.\n\n    >>> f(1)\n    2\n    \"\"\"\n".into(),
+        prompt_hash: "p".into(),
+        program: format!("def f(x):\n    return x + {i}\n"),
+        source: "user".into(),
+        function_key: "k".into(),
+        qualified_name: "f".into(),
+        path: "bench.py".into(),
+        tests: vec![TestRecord { kind: "example".into(), source: "f(1)\n".into(), expected: "2\n".into(), line: 3 }],
+        tests_hash: "t".into(),
+        outcomes: vec![OutcomeRecord { test: 0, class: "completed".into(), passed: false, duration_us: 40 }],
+        reward: "bad".into(),
+        feedback: "The code is not working correctly. Here is some feedback: File \"bench.py\", line 4, in f\nFailed example:\n    f(1)\nExpected:\n    2\nGot:\n    3\n".into(),
+        runtime: "r".into(),
+        model_id: None,
+        prompt_version: None,
+        sampler: None,
+        truncated: false,
+    }
 }

@@ -195,9 +195,6 @@ fn run_check(args: CheckArgs) -> ExitCode {
         results = done.into_iter().map(|(_, r)| r).collect();
     }
     problems.sort_by(|a, b| a.path.cmp(&b.path));
-    if !args.no_store {
-        record(args.store.clone().or_else(store::default_path), &results);
-    }
 
     let rendered = match args.format {
         Format::Json => json::render(&results, &problems),
@@ -209,6 +206,11 @@ fn run_check(args: CheckArgs) -> ExitCode {
     {
         eprintln!("plumb: error: writing output: {e}");
         return ExitCode::from(2);
+    }
+    drop(stdout);
+    // Recording happens after the report is out: it never delays what the user reads.
+    if !args.no_store {
+        record(args.store.clone().or_else(store::default_path), &results);
     }
     if problems.iter().any(|p| p.fatal) {
         ExitCode::from(2)

@@ -176,13 +176,23 @@ fn failing_kind(e: &super::ExecutionRecord) -> String {
 
 /// Exports one kind of data from the store at `store_path` to `out`.
 pub fn export(store: &Store, kind: ExportKind, format: ExportFormat, out: &Path) -> Result<ExportSummary> {
+    export_sharded(store, kind, format, out, SHARD_ROWS)
+}
+
+pub(super) fn export_sharded(
+    store: &Store,
+    kind: ExportKind,
+    format: ExportFormat,
+    out: &Path,
+    shard_rows: usize,
+) -> Result<ExportSummary> {
     let rows = rows(store, kind)?;
     let cols = columns(kind);
     let ext = match format {
         ExportFormat::Jsonl => "jsonl",
         ExportFormat::Parquet => "parquet",
     };
-    if rows.len() <= SHARD_ROWS {
+    if rows.len() <= shard_rows {
         write_atomic(out, |w| write_rows(w, &rows, cols, format))?;
         return Ok(ExportSummary { rows: rows.len(), files: vec![out.to_path_buf()] });
     }
@@ -190,7 +200,7 @@ pub fn export(store: &Store, kind: ExportKind, format: ExportFormat, out: &Path)
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = tempfile::Builder::new().prefix(".plumb-export-").tempdir_in(parent)?;
     let mut files = Vec::new();
-    for (i, chunk) in rows.chunks(SHARD_ROWS).enumerate() {
+    for (i, chunk) in rows.chunks(shard_rows).enumerate() {
         let name = format!("part-{i:05}.{ext}");
         let mut f = std::fs::File::create(tmp.path().join(&name))?;
         write_rows(&mut f, chunk, cols, format)?;

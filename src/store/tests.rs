@@ -106,3 +106,26 @@ fn exports_have_the_documented_rows() {
         reader.metadata().file_metadata().schema_descr().columns().iter().map(|c| c.name().to_string()).collect();
     assert_eq!(&names[..3], ["prompt", "chosen", "rejected"]);
 }
+
+#[test]
+fn large_exports_become_a_directory_of_shards_swapped_in_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("s.sqlite3")).unwrap();
+    let records: Vec<_> = (0..25).map(|i| execution(&format!("def f(): return {i}"), "def f():", i % 2 == 0)).collect();
+    store.write(&records, &[]).unwrap();
+    let out = dir.path().join("kto");
+    for _ in 0..2 {
+        let summary = export::export_sharded(&store, ExportKind::Kto, ExportFormat::Parquet, &out, 10).unwrap();
+        assert_eq!(summary.rows, 25);
+        let mut names: Vec<_> =
+            std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        assert_eq!(names, ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]);
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(".plumb-export"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
