@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use plumb::sandbox::{Cancel, Case, CaseKind, Chunk, Group, Limits, Program, runtime};
-use plumb::store::{ExecutionRecord, OutcomeRecord, Store, TestRecord};
+use plumb::store::{ExecutionRecord, Store};
 
 fn median(mut xs: Vec<Duration>) -> Duration {
     xs.sort();
@@ -92,15 +92,20 @@ fn main() {
     let passed = report.outcomes[0].iter().filter(|o| o.exception().is_none()).count();
     assert_eq!(passed, 20, "all 20 checks pass: {report:?}");
     let runs = 300;
-    let empty_times: Vec<_> = (0..runs)
+    let time_runs = |program: &Program| -> Vec<Duration> {
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                sandbox.run(program, &limits, &cancel);
+                t.elapsed()
+            })
+            .collect()
+    };
+    let empty_times = time_runs(&empty);
+    let times = time_runs(&twenty);
+    let uncached: Vec<Duration> = (0..runs)
         .map(|_| {
-            let t = Instant::now();
-            sandbox.run(&empty, &limits, &cancel);
-            t.elapsed()
-        })
-        .collect();
-    let times: Vec<_> = (0..runs)
-        .map(|_| {
+            sandbox.forget_compiled();
             let t = Instant::now();
             sandbox.run(&twenty, &limits, &cancel);
             t.elapsed()
@@ -115,6 +120,11 @@ fn main() {
         "one function, 20 assert checks:                    median {:.3} ms  p90 {:.3} ms  (target <= 2 ms)",
         ms(median(times.clone())),
         ms(pct(&times, 0.9))
+    );
+    println!(
+        "  the same, compiling every check (first sight):   median {:.3} ms  p90 {:.3} ms",
+        ms(median(uncached.clone())),
+        ms(pct(&uncached, 0.9))
     );
 
     println!("== plumb check vs python3 -m doctest, 10-function file, whole process ==");
@@ -145,39 +155,15 @@ fn main() {
     let n = 300;
     let t = Instant::now();
     for i in 0..n {
-        s.write(&[record(i)], &[]).expect("write");
+        s.write(&[ExecutionRecord::synthetic(i)], &[]).expect("write");
     }
     let single = n as f64 / t.elapsed().as_secs_f64();
     let batches = 40;
     let t = Instant::now();
     for b in 0..batches {
-        let batch: Vec<_> = (0..256).map(|i| record(1_000_000 + b * 256 + i)).collect();
+        let batch: Vec<_> = (0..256).map(|i| ExecutionRecord::synthetic(1_000_000 + b * 256 + i)).collect();
         s.write(&batch, &[]).expect("write");
     }
     let batched = (batches * 256) as f64 / t.elapsed().as_secs_f64();
     println!("one commit per record: {single:.0} records/s; batches of 256: {batched:.0} records/s");
-}
-
-fn record(i: usize) -> ExecutionRecord {
-    ExecutionRecord {
-        schema_version: plumb::store::SCHEMA_VERSION,
-        id: format!("{i:032x}"),
-        problem: "def f(x):\n    \"\"\"Adds one.\n\n    >>> f(1)\n    2\n    \"\"\"\n".into(),
-        prompt_hash: "p".into(),
-        program: format!("def f(x):\n    return x + {i}\n"),
-        source: "user".into(),
-        function_key: "k".into(),
-        qualified_name: "f".into(),
-        path: "bench.py".into(),
-        tests: vec![TestRecord { kind: "example".into(), source: "f(1)\n".into(), expected: "2\n".into(), line: 3 }],
-        tests_hash: "t".into(),
-        outcomes: vec![OutcomeRecord { test: 0, class: "completed".into(), passed: false, duration_us: 40 }],
-        reward: "bad".into(),
-        feedback: "The code is not working correctly. Here is some feedback: File \"bench.py\", line 4, in f\nFailed example:\n    f(1)\nExpected:\n    2\nGot:\n    3\n".into(),
-        runtime: "r".into(),
-        model_id: None,
-        prompt_version: None,
-        sampler: None,
-        truncated: false,
-    }
 }

@@ -12,14 +12,7 @@ pub(super) fn render(results: &[FileResult], problems: &[InputProblem]) -> Strin
     let mut out = String::new();
     let (mut failing, mut passing, mut unverified) = (0, 0, 0);
     for r in results {
-        for issue in &r.module_issues {
-            let f = Finding {
-                kind: crate::judge::FindingKind::SyntaxError,
-                severity: Severity::Error,
-                message: issue.message.clone(),
-                range: issue.range,
-                feedback: String::new(),
-            };
+        for f in r.module_findings() {
             finding(&mut out, r, &f);
         }
         for f in &r.functions {

@@ -53,14 +53,7 @@ pub(super) fn diagnostics(
     executions: &HashMap<String, String>,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for issue in &r.module_issues {
-        let f = Finding {
-            kind: crate::judge::FindingKind::SyntaxError,
-            severity: Severity::Error,
-            message: issue.message.clone(),
-            range: issue.range,
-            feedback: String::new(),
-        };
+    for f in r.module_findings() {
         out.push(diagnostic(r, &f, None, encoding, executions));
     }
     for func in &r.functions {

@@ -42,6 +42,20 @@ pub struct FileResult {
 }
 
 impl FileResult {
+    /// Syntax errors outside every function, as findings.
+    pub fn module_findings(&self) -> Vec<Finding> {
+        self.module_issues
+            .iter()
+            .map(|issue| Finding {
+                kind: FindingKind::SyntaxError,
+                severity: Severity::Error,
+                message: issue.message.clone(),
+                range: issue.range,
+                feedback: String::new(),
+            })
+            .collect()
+    }
+
     pub fn failing(&self) -> bool {
         self.functions.iter().any(|f| f.verdict.status == judge::Status::Failing) || !self.module_issues.is_empty()
     }

@@ -1,7 +1,7 @@
 //! The wasmtime side: engine configuration, the epoch ticker, one store per run, events from the
 //! guest, and restarts after a trap.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::outcome::ExceptionInfo;
-use super::{Cancel, Limits, Outcome, Program, Ran, Report, SetupFailure};
+use super::{Cancel, Case, CaseKind, Limits, Outcome, Program, Ran, Report, SetupFailure};
 
 /// How often the ticker advances the engine's epoch: the deadline's resolution.
 const TICK: Duration = Duration::from_millis(5);
@@ -119,8 +119,23 @@ enum Step {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 enum Event {
-    SetupError { index: usize, exception: ExceptionInfo },
-    Case { group: usize, case: usize, outcome: Ran },
+    SetupError {
+        index: usize,
+        exception: ExceptionInfo,
+    },
+    Case {
+        group: usize,
+        case: usize,
+        outcome: Ran,
+        /// The case's compiled code (marshal, base64), for the host's cache.
+        #[serde(default)]
+        code: Option<String>,
+    },
+    /// A top-level statement's compiled code, for the host's cache.
+    ChunkCode {
+        index: usize,
+        code: String,
+    },
     Done,
 }
 
@@ -197,6 +212,25 @@ pub struct Sandbox {
     engine: Engine,
     pre: InstancePre<State>,
     ticker: Ticker,
+    /// Compiled code of cases and top-level statements seen before (`runner/app.py`, `code_for`):
+    /// compile() costs more than running a short test in WASI CPython.
+    code: Mutex<HashMap<String, String>>,
+}
+
+/// Entries in the compiled-code cache before it starts over.
+const CODE_CACHE_ENTRIES: usize = 20_000;
+
+/// The compiled-code cache key: everything `compile()` depends on.
+fn code_key(mode: &str, filename: &str, line: u32, source: &str) -> String {
+    format!("{mode}\0{filename}\0{line}\0{source}")
+}
+
+fn case_key(filename: &str, case: &Case) -> String {
+    let mode = match case.kind {
+        CaseKind::Example { .. } => "single",
+        CaseKind::Assert => "exec",
+    };
+    code_key(mode, filename, case.line, &case.source)
 }
 
 /// What one instance did before it returned or trapped.
@@ -239,7 +273,20 @@ impl Sandbox {
         .map_err(anyhow::Error::from)?;
         let pre = linker.instantiate_pre(component).map_err(anyhow::Error::from)?;
         let ticker = Ticker::start(&engine);
-        Ok(Sandbox { engine, pre, ticker })
+        Ok(Sandbox { engine, pre, ticker, code: Mutex::new(HashMap::new()) })
+    }
+
+    /// Forgets the compiled code of earlier runs (for benchmarks that measure compiling too).
+    pub fn forget_compiled(&self) {
+        lock(&self.code).clear();
+    }
+
+    fn remember_code(&self, key: String, code: String) {
+        let mut cache = lock(&self.code);
+        if cache.len() >= CODE_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, code);
     }
 
     pub fn engine(&self) -> &Engine {
@@ -265,14 +312,23 @@ impl Sandbox {
         let mut instances = 0;
         loop {
             instances += 1;
-            let request = request_json(program, limits, &chunk_skip, &outcomes);
+            let request = request_json(program, limits, &chunk_skip, &outcomes, &lock(&self.code));
             let attempt = self.attempt(&request, limits, run_deadline, cancel);
             for event in attempt.events {
                 match event {
                     Event::SetupError { index, exception } => {
                         setup.insert(index, Outcome::Ran(Box::new(ran_with(exception))));
                     }
-                    Event::Case { group, case, outcome } => {
+                    Event::ChunkCode { index, code } => {
+                        if let Some(c) = program.chunks.get(index) {
+                            self.remember_code(code_key("exec", &program.filename, c.line, &c.text), code);
+                        }
+                    }
+                    Event::Case { group, case, outcome, code } => {
+                        if let (Some(code), Some(c)) = (code, program.groups.get(group).and_then(|g| g.cases.get(case)))
+                        {
+                            self.remember_code(case_key(&program.filename, c), code);
+                        }
                         if let Some(slot) = outcomes.get_mut(group).and_then(|g| g.get_mut(case)) {
                             *slot = Some(Outcome::Ran(Box::new(outcome)));
                         }
@@ -487,13 +543,25 @@ fn ran_with(exception: ExceptionInfo) -> Ran {
 
 /// The guest's request: the program, plus which steps to run, replay (to rebuild a group's state
 /// after a restart) or skip.
-fn request_json(program: &Program, limits: &Limits, chunk_skip: &[bool], done: &[Vec<Option<Outcome>>]) -> String {
+fn request_json(
+    program: &Program,
+    limits: &Limits,
+    chunk_skip: &[bool],
+    done: &[Vec<Option<Outcome>>],
+    code: &HashMap<String, String>,
+) -> String {
     let chunks: Vec<Value> = program
         .chunks
         .iter()
         .zip(chunk_skip)
         .filter(|(_, skip)| !**skip)
-        .map(|(c, _)| json!({"line": c.line, "text": c.text}))
+        .map(|(c, _)| {
+            let mut value = json!({"line": c.line, "text": c.text});
+            if let Some(compiled) = code.get(&code_key("exec", &program.filename, c.line, &c.text)) {
+                value["code"] = json!(compiled);
+            }
+            value
+        })
         .collect();
     // Chunk indices in events must be those of the full list: send the original index too.
     let chunk_index: Vec<usize> = chunk_skip.iter().enumerate().filter(|(_, s)| !**s).map(|(i, _)| i).collect();
@@ -516,6 +584,9 @@ fn request_json(program: &Program, limits: &Limits, chunk_skip: &[bool], done: &
                     };
                     let mut value = serde_json::to_value(case).unwrap_or(Value::Null);
                     value["mode"] = json!(mode);
+                    if let Some(compiled) = code.get(&case_key(&program.filename, case)) {
+                        value["code"] = json!(compiled);
+                    }
                     value
                 })
                 .collect();

@@ -141,22 +141,21 @@ impl Store {
         Ok(out)
     }
 
-    pub fn executions(&self) -> Result<Vec<(Row, ExecutionRecord)>> {
+    fn decoded<T: serde::de::DeserializeOwned>(&self, table: &str) -> Result<Vec<(Row, T)>> {
         let mut out = Vec::new();
-        for row in self.rows("executions")? {
-            let record = serde_json::from_str(&row.json).with_context(|| format!("reading execution {}", row.id))?;
+        for row in self.rows(table)? {
+            let record = serde_json::from_str(&row.json).with_context(|| format!("reading {} from {table}", row.id))?;
             out.push((row, record));
         }
         Ok(out)
     }
 
+    pub fn executions(&self) -> Result<Vec<(Row, ExecutionRecord)>> {
+        self.decoded("executions")
+    }
+
     pub fn labels(&self) -> Result<Vec<(Row, LabelRecord)>> {
-        let mut out = Vec::new();
-        for row in self.rows("labels")? {
-            let record = serde_json::from_str(&row.json).with_context(|| format!("reading label {}", row.id))?;
-            out.push((row, record));
-        }
-        Ok(out)
+        self.decoded("labels")
     }
 
     pub fn execution(&self, id: &str) -> Result<Option<ExecutionRecord>> {

@@ -202,3 +202,45 @@ impl LabelRecord {
         }
     }
 }
+
+impl ExecutionRecord {
+    /// A made-up record (`f` returning `x + i`, passing when `i` is even), for tests and
+    /// benchmarks of the store.
+    #[doc(hidden)]
+    pub fn synthetic(i: usize) -> ExecutionRecord {
+        let good = i.is_multiple_of(2);
+        ExecutionRecord {
+            schema_version: SCHEMA_VERSION,
+            id: format!("{i:032x}"),
+            problem: "def f(x):\n    \"\"\"Adds one.\n\n    >>> f(1)\n    2\n    \"\"\"\n".into(),
+            prompt_hash: "p".into(),
+            program: format!("def f(x):\n    return x + {i}\n"),
+            source: "user".into(),
+            function_key: "k".into(),
+            qualified_name: "f".into(),
+            path: "m.py".into(),
+            tests: vec![TestRecord {
+                kind: "example".into(),
+                source: "f(1)\n".into(),
+                expected: "2\n".into(),
+                line: 3,
+            }],
+            tests_hash: "t".into(),
+            outcomes: vec![OutcomeRecord { test: 0, class: "completed".into(), passed: good, duration_us: 40 }],
+            reward: if good { "good" } else { "bad" }.into(),
+            feedback: if good {
+                GOOD_FEEDBACK.into()
+            } else {
+                format!(
+                    "{BAD_PREFIX}File \"m.py\", line 4, in f\nFailed example:\n    f(1)\nExpected:\n    2\nGot:\n    {}\n",
+                    1 + i
+                )
+            },
+            runtime: "r".into(),
+            model_id: None,
+            prompt_version: None,
+            sampler: None,
+            truncated: false,
+        }
+    }
+}

@@ -3,30 +3,13 @@
 use super::*;
 
 fn execution(program: &str, problem: &str, good: bool) -> ExecutionRecord {
+    let base = ExecutionRecord::synthetic(usize::from(!good));
     ExecutionRecord {
-        schema_version: SCHEMA_VERSION,
         id: records::sha(&[program, problem, if good { "g" } else { "b" }]),
         problem: problem.into(),
         prompt_hash: records::sha(&[problem]),
         program: program.into(),
-        source: "user".into(),
-        function_key: "k".into(),
-        qualified_name: "f".into(),
-        path: "m.py".into(),
-        tests: vec![TestRecord { kind: "example".into(), source: "f(1)\n".into(), expected: "2\n".into(), line: 3 }],
-        tests_hash: "t".into(),
-        outcomes: vec![OutcomeRecord { test: 0, class: "completed".into(), passed: good, duration_us: 5 }],
-        reward: if good { "good" } else { "bad" }.into(),
-        feedback: if good {
-            records::GOOD_FEEDBACK.into()
-        } else {
-            format!("{}Expected 2, got 3", records::BAD_PREFIX)
-        },
-        runtime: "r".into(),
-        model_id: None,
-        prompt_version: None,
-        sampler: None,
-        truncated: false,
+        ..base
     }
 }
 

@@ -126,3 +126,25 @@ fn concurrent_runs_are_isolated() {
         assert_eq!(h.join().unwrap(), Some(true));
     }
 }
+
+#[test]
+fn cached_compiled_code_gives_the_same_outcomes() {
+    let source = "def clamp(x, lo, hi):\n    return max(lo, x)\n";
+    let cases =
+        vec![assert_case("assert clamp(9, 0, 5) == 5"), example("clamp(1, 0, 5)", "1\n"), example("clamp(", "1\n")];
+    let p = program(source, vec![cases]);
+    sandbox().forget_compiled();
+    let first = run(&p, &quick_limits());
+    let second = run(&p, &quick_limits());
+    let strip = |r: &plumb::sandbox::Report| -> Vec<String> {
+        r.outcomes[0]
+            .iter()
+            .map(|o| match o.ran() {
+                Some(r) => format!("{:?} {:?} {:?} {:?}", r.exception, r.actual, r.expected, r.text_match),
+                None => format!("{o:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(strip(&first), strip(&second));
+    assert_eq!(ran(&second.outcomes[0][0]).actual.as_deref(), Some("9"));
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use plumb::store::{ExecutionRecord, OutcomeRecord, Store, TestRecord};
+use plumb::store::{ExecutionRecord, Store};
 use serde_json::{Value, json};
 
 use crate::lsp_client::Client;
@@ -127,33 +127,7 @@ fn checks_and_edits_become_training_data_that_datasets_loads() {
 }
 
 fn synthetic(i: usize) -> ExecutionRecord {
-    let program = format!("def f(x):\n    return x + {i}\n");
-    ExecutionRecord {
-        schema_version: plumb::store::SCHEMA_VERSION,
-        id: format!("{i:032x}"),
-        problem: "def f(x):\n".into(),
-        prompt_hash: "p".into(),
-        program,
-        source: "user".into(),
-        function_key: "k".into(),
-        qualified_name: "f".into(),
-        path: "m.py".into(),
-        tests: vec![TestRecord { kind: "example".into(), source: "f(1)\n".into(), expected: "2\n".into(), line: 3 }],
-        tests_hash: "t".into(),
-        outcomes: vec![OutcomeRecord {
-            test: 0,
-            class: "completed".into(),
-            passed: i.is_multiple_of(2),
-            duration_us: 5,
-        }],
-        reward: if i.is_multiple_of(2) { "good" } else { "bad" }.into(),
-        feedback: "The code is working correctly.".into(),
-        runtime: "r".into(),
-        model_id: None,
-        prompt_version: None,
-        sampler: None,
-        truncated: false,
-    }
+    ExecutionRecord::synthetic(i)
 }
 
 /// The child half of the kill -9 test: writes records one commit at a time and prints each id

@@ -28,6 +28,7 @@ import heapq  # noqa: F401
 import io
 import itertools  # noqa: F401
 import json
+import marshal
 import linecache
 import math  # noqa: F401
 import operator  # noqa: F401
@@ -79,6 +80,10 @@ _repr = builtins.repr
 _real_stdout = sys.stdout
 _real_stderr = sys.stderr
 _real_displayhook = sys.displayhook
+_marshal_loads = marshal.loads
+_marshal_dumps = marshal.dumps
+_a2b = binascii.a2b_base64
+_b2a = binascii.b2a_base64
 
 _DOCTEST_FLAGS = {
     "ELLIPSIS": doctest.ELLIPSIS,
@@ -153,15 +158,17 @@ class Runner:
         lines = self.source.splitlines(True)
         linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
         self.globals = {"__name__": self.module_name, "__builtins__": builtins, "__file__": self.filename}
+        self.new_code = None
 
     # -- reporting -------------------------------------------------------------------------------
     sink = staticmethod(_report)
     begin = staticmethod(_begin)
 
     def emit(self, event):
-        # Lone surrogates (print("\udcff")) cannot cross the component boundary as a string (nor
-        # be a JSON escape the host accepts): they arrive as U+FFFD.
-        self.sink(_dumps(event, ensure_ascii=False).encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+        # Lone surrogates (print("\udcff")) cannot cross the component boundary as a string (the
+        # lowering traps) nor be a JSON escape the host accepts: they arrive as U+FFFD.
+        text = _dumps(event, ensure_ascii=False)
+        self.sink(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
 
     def exception_info(self, error, case_lines=None):
         """The LeTI-normalised exception: frames outside the user's file dropped, lines already true."""
@@ -236,7 +243,10 @@ class Runner:
             cap = self.capture()
             error = None
             try:
-                code = compile(self.padded(chunk["line"], chunk["text"]), self.filename, "exec")
+                self.new_code = None
+                code = self.code_for({"line": chunk["line"], "source": chunk["text"], "code": chunk.get("code")}, "exec")
+                if self.new_code is not None:
+                    self.emit({"event": "chunk_code", "index": index, "code": self.new_code})
                 exec(code, self.globals)
             except _BaseException as caught:
                 error = caught
@@ -263,8 +273,7 @@ class Runner:
         try:
             if kind == "example":
                 sys.displayhook = displayhook
-                code = compile(self.padded(case["line"], case["source"]), self.filename, "single")
-                exec(code, globs)
+                exec(self.code_for(case, "single"), globs)
             elif kind == "assert":
                 self.run_assert(case, globs, outcome)
             else:
@@ -287,14 +296,30 @@ class Runner:
             self.judge_text(case, outcome, shown)
         return outcome
 
+    def code_for(self, case, mode):
+        """The case's code object: from the host's cache of earlier compilations when it sent one
+        (compile() costs far more than running a short test in this interpreter), else compiled
+        now and offered back to the host in the case's event."""
+        cached = case.get("code")
+        if cached:
+            try:
+                return _marshal_loads(_a2b(cached))
+            except _BaseException:
+                pass
+        code = compile(self.padded(case["line"], case["source"]), self.filename, mode)
+        try:
+            self.new_code = _b2a(_marshal_dumps(code), newline=False).decode("ascii")
+        except _BaseException:
+            self.new_code = None
+        return code
+
     def run_assert(self, case, globs, outcome):
         """Assert statements, compiled once. When `assert left == right` fails, both sides are
         evaluated again, separately, so that the feedback can show the actual and expected values."""
-        text = self.padded(case["line"], case["source"])
         try:
-            exec(compile(text, self.filename, "exec"), globs)
+            exec(self.code_for(case, "exec"), globs)
         except AssertionError:
-            self.explain_assert(text, globs, outcome)
+            self.explain_assert(self.padded(case["line"], case["source"]), globs, outcome)
             raise
 
     def explain_assert(self, text, globs, outcome):
@@ -365,9 +390,13 @@ class Runner:
                 if mode == "skip":
                     continue
                 self.begin(g, c)
+                self.new_code = None
                 outcome = self.run_case(case, globs)
                 if mode == "run":
-                    self.emit({"event": "case", "group": g, "case": c, "outcome": outcome})
+                    event = {"event": "case", "group": g, "case": c, "outcome": outcome}
+                    if self.new_code is not None:
+                        event["code"] = self.new_code
+                    self.emit(event)
 
 
 _NOT_LITERAL = object()
