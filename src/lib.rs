@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod judge;
 pub mod lsp;
+pub mod model;
 pub mod pipeline;
 pub mod sandbox;
 pub mod store;
