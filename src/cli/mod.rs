@@ -59,6 +59,19 @@ struct CheckArgs {
     /// Do not record executions.
     #[arg(long)]
     no_store: bool,
+    /// An OpenAI-compatible server (vLLM, llama.cpp, Ollama, TGI, ...) that writes unit tests for
+    /// each function; they run in the sandbox and count as evidence. Key: $PLUMB_MODEL_API_KEY.
+    #[arg(long, value_name = "URL", requires = "model")]
+    model_url: Option<String>,
+    /// The model's name on that server.
+    #[arg(long, value_name = "NAME")]
+    model: Option<String>,
+    /// The model is a chat model (use /v1/chat/completions).
+    #[arg(long)]
+    model_chat: bool,
+    /// Samples per function.
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
+    model_samples: u32,
     /// Memory limit for the sandboxed interpreter, in MiB.
     #[arg(long, default_value_t = 256, value_name = "MIB", value_parser = clap::value_parser!(u64).range(32..=1024))]
     memory: u64,
@@ -147,6 +160,28 @@ fn run_check(args: CheckArgs) -> ExitCode {
             memory_bytes: (args.memory as usize) << 20,
             ..Limits::default()
         },
+        model: args.model_url.as_ref().map(|url| {
+            let name = args.model.clone().unwrap_or_default();
+            std::sync::Arc::new(pipeline::ModelEvidence {
+                remote: crate::model::Remote::new(crate::model::RemoteConfig {
+                    base_url: url.clone(),
+                    model: name.clone(),
+                    api_key: std::env::var("PLUMB_MODEL_API_KEY").ok().filter(|k| !k.is_empty()),
+                    timeout: Duration::from_secs(120),
+                    retries: 3,
+                    chat: args.model_chat,
+                }),
+                name,
+                sampler: crate::model::Sampler {
+                    temperature: 0.8,
+                    top_p: 0.95,
+                    max_tokens: 300,
+                    n: args.model_samples,
+                    seed: Some(0),
+                    stop: vec!["\n\n\n".into(), "\ndef ".into(), "\nclass ".into(), "\nif __name__".into()],
+                },
+            })
+        }),
     };
     let mut results: Vec<FileResult> = Vec::new();
     if !files.is_empty() {
@@ -195,6 +230,9 @@ fn run_check(args: CheckArgs) -> ExitCode {
         results = done.into_iter().map(|(_, r)| r).collect();
     }
     problems.sort_by(|a, b| a.path.cmp(&b.path));
+    if let Some(e) = results.iter().find_map(|r| r.model_error.as_ref()) {
+        eprintln!("plumb: warning: no model evidence: {e}");
+    }
 
     let rendered = match args.format {
         Format::Json => json::render(&results, &problems),

@@ -320,6 +320,7 @@ impl Actor {
                         module_issues: Vec::new(),
                         lossy: false,
                         records: Vec::new(),
+                        model_error: None,
                     };
                     let _ = tx.send(Msg::Done { uri, version, run, result: Arc::new(empty), cancelled: false });
                     return;

@@ -17,6 +17,49 @@ pub use input::{Document, InputError, MAX_FILE_BYTES, read_document};
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub limits: Limits,
+    /// Model evidence (generated tests), when a model is configured.
+    pub model: Option<std::sync::Arc<ModelEvidence>>,
+}
+
+/// A model that writes unit tests for functions (CodeT's prompt), through an OpenAI-compatible
+/// server. Generated tests are executed in the sandbox and counted as evidence; judging them
+/// against candidate solutions is the judge's next step (issue #5), so they raise no findings yet.
+pub struct ModelEvidence {
+    pub remote: crate::model::Remote,
+    /// The model's name as the server knows it (the JSON's `evidence.model`).
+    pub name: String,
+    pub sampler: crate::model::Sampler,
+}
+
+impl std::fmt::Debug for ModelEvidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelEvidence").field("name", &self.name).field("sampler", &self.sampler).finish()
+    }
+}
+
+/// Generated tests kept per function.
+const MAX_GENERATED: usize = 20;
+
+impl ModelEvidence {
+    /// Unit tests for one function: CodeT asserts from every sample, deduplicated.
+    pub fn generated_tests(
+        &self,
+        function: &Function,
+        text: &str,
+        cancel: &Cancel,
+    ) -> Result<Vec<String>, crate::model::ModelError> {
+        let problem = crate::model::Problem::of(function, text);
+        let samples = self.remote.complete(&crate::model::test_prompt(&problem), &self.sampler, cancel)?;
+        let mut tests: Vec<String> = Vec::new();
+        for sample in samples {
+            for t in crate::model::generated_asserts(&problem.entry_point, &sample) {
+                if tests.len() < MAX_GENERATED && !tests.contains(&t) {
+                    tests.push(t);
+                }
+            }
+        }
+        Ok(tests)
+    }
 }
 
 /// One function and what the judge made of it.
@@ -39,6 +82,8 @@ pub struct FileResult {
     pub lossy: bool,
     /// Training records of the executions this check ran (cached verdicts give none).
     pub records: Vec<crate::store::ExecutionRecord>,
+    /// Why model evidence is missing, when a configured model could not be used.
+    pub model_error: Option<String>,
 }
 
 impl FileResult {
@@ -65,8 +110,12 @@ impl Settings {
     /// What a cached verdict depends on besides the function's text: the limits and the runtime.
     pub fn fingerprint(&self) -> String {
         let l = &self.limits;
+        let model = match &self.model {
+            Some(m) => format!("{}:{}:{:?}", m.name, crate::model::PROMPT_VERSION, m.sampler),
+            None => "no-model".into(),
+        };
         format!(
-            "{}:{}:{}:{}:{}",
+            "{}:{}:{}:{}:{}:{model}",
             crate::sandbox::runtime::runner_hash(),
             l.case_deadline.as_millis(),
             l.run_deadline.as_millis(),
@@ -96,7 +145,23 @@ pub fn check_document_cached(
     let fingerprint = settings.fingerprint();
     let cached: Vec<Option<Verdict>> =
         parsed.functions.iter().map(|f| cache.get(&f.key, &fingerprint, f.range.start)).collect();
-    let (program, slots) = program_for(&doc.path, text, &parsed, &cached);
+    // Model evidence first: generated tests join the same sandbox run.
+    let mut model_error = None;
+    let generated: Vec<Vec<String>> = parsed
+        .functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match &settings.model {
+            Some(m) if cached[i].is_none() && !f.has_error && model_error.is_none() => {
+                m.generated_tests(f, text, cancel).unwrap_or_else(|e| {
+                    model_error = Some(e.to_string());
+                    Vec::new()
+                })
+            }
+            _ => Vec::new(),
+        })
+        .collect();
+    let (program, slots) = program_for(&doc.path, text, &parsed, &cached, &generated);
     let report = if program.groups.is_empty() {
         Report { setup: Vec::new(), outcomes: Vec::new(), instances: 0 }
     } else {
@@ -155,31 +220,41 @@ pub fn check_document_cached(
                     feedback: format!("SyntaxError: {}\n", i.message.trim_start_matches("syntax error: ")),
                 })
                 .collect();
-            let verdicts: Vec<ExampleVerdict> = match slots.iter().position(|s| s.function == index) {
-                Some(group) => slots[group]
+            let slot = slots.iter().find(|s| s.function == index);
+            let outcomes = |group: usize| report.outcomes.get(group).map(Vec::as_slice).unwrap_or(&[]);
+            let verdicts: Vec<ExampleVerdict> = match slot {
+                Some(slot) => slot
                     .examples
                     .iter()
-                    .zip(&report.outcomes[group])
+                    .zip(outcomes(slot.examples_group))
                     .map(|(&e, outcome)| {
                         judge::judge_example(&doc.path, &function.name, &function.examples[e], outcome)
                     })
                     .collect(),
                 None => Vec::new(),
             };
-            let complete = match slots.iter().position(|s| s.function == index) {
-                Some(group) => report.outcomes[group].iter().all(|o| !matches!(o, crate::sandbox::Outcome::Cancelled)),
-                None => true,
-            };
-            let group = slots.iter().position(|s| s.function == index);
+            let complete = slot.is_none_or(|slot| {
+                std::iter::once(slot.examples_group)
+                    .chain(slot.generated)
+                    .flat_map(outcomes)
+                    .all(|o| !matches!(o, crate::sandbox::Outcome::Cancelled))
+            });
             let judged = verdicts.clone();
-            let verdict = judge::judge_examples(verdicts, syntax_findings);
-            if complete && !cancel.is_cancelled() {
+            let mut verdict = judge::judge_examples(verdicts, syntax_findings);
+            if let Some(m) = settings.model.as_ref().filter(|_| model_error.is_none()) {
+                // Generated tests that ran count as evidence; judging them is the judge's next step.
+                let ran =
+                    slot.and_then(|s| s.generated).map(|g| outcomes(g).iter().filter(|o| o.ran().is_some()).count());
+                verdict.evidence.generated_tests = ran.unwrap_or(0) as u32;
+                verdict.evidence.model = Some(m.name.clone());
+            }
+            if complete && !cancel.is_cancelled() && model_error.is_none() {
                 cache.put(function.key, &fingerprint, function.range.start, &verdict);
-                if let Some(group) = group {
-                    let examples: Vec<_> = slots[group]
+                if let Some(slot) = slot {
+                    let examples: Vec<_> = slot
                         .examples
                         .iter()
-                        .zip(&report.outcomes[group])
+                        .zip(outcomes(slot.examples_group))
                         .zip(&judged)
                         .map(|((&e, outcome), v)| (&function.examples[e], outcome, v))
                         .collect();
@@ -197,13 +272,17 @@ pub fn check_document_cached(
         module_issues,
         lossy: doc.lossy,
         records,
+        model_error,
     }
 }
 
-/// Which function and which of its examples each group of the program holds.
+/// Which function and which of its examples each group of the program holds; generated tests
+/// run in a group of their own (`generated`, the group's index).
 struct Slot {
     function: usize,
     examples: Vec<usize>,
+    examples_group: usize,
+    generated: Option<usize>,
 }
 
 /// The sandbox program for a file: its top-level statements, and one group per function with
@@ -213,6 +292,7 @@ fn program_for(
     text: &str,
     parsed: &syntax::ParsedFile,
     cached: &[Option<Verdict>],
+    generated: &[Vec<String>],
 ) -> (Program, Vec<Slot>) {
     let chunks = parsed
         .top_level
@@ -227,9 +307,22 @@ fn program_for(
             continue;
         }
         let examples: Vec<usize> = (0..function.examples.len()).filter(|&e| !function.examples[e].skip).collect();
-        if examples.is_empty() {
+        if examples.is_empty() && generated[index].is_empty() {
             continue;
         }
+        // The generated tests' group comes first so that example groups keep their slot order.
+        let generated_group = if generated[index].is_empty() {
+            None
+        } else {
+            let line = parsed.functions[index].examples.first().map(|e| e.line).unwrap_or(0);
+            groups.push(Group {
+                cases: generated[index]
+                    .iter()
+                    .map(|t| Case { kind: CaseKind::Assert, source: format!("{t}\n"), line })
+                    .collect(),
+            });
+            Some(groups.len() - 1)
+        };
         groups.push(Group {
             cases: examples
                 .iter()
@@ -243,7 +336,7 @@ fn program_for(
                 })
                 .collect(),
         });
-        slots.push(Slot { function: index, examples });
+        slots.push(Slot { function: index, examples, examples_group: groups.len() - 1, generated: generated_group });
     }
     let program = Program {
         filename: path.to_string(),
