@@ -162,25 +162,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
         },
         model: args.model_url.as_ref().map(|url| {
             let name = args.model.clone().unwrap_or_default();
-            std::sync::Arc::new(pipeline::ModelEvidence {
-                remote: crate::model::Remote::new(crate::model::RemoteConfig {
-                    base_url: url.clone(),
-                    model: name.clone(),
-                    api_key: std::env::var("PLUMB_MODEL_API_KEY").ok().filter(|k| !k.is_empty()),
-                    timeout: Duration::from_secs(120),
-                    retries: 3,
-                    chat: args.model_chat,
-                }),
-                name,
-                sampler: crate::model::Sampler {
-                    temperature: 0.8,
-                    top_p: 0.95,
-                    max_tokens: 300,
-                    n: args.model_samples,
-                    seed: Some(0),
-                    stop: vec!["\n\n\n".into(), "\ndef ".into(), "\nclass ".into(), "\nif __name__".into()],
-                },
-            })
+            std::sync::Arc::new(pipeline::ModelEvidence::remote(url, &name, args.model_chat, args.model_samples))
         }),
     };
     let mut results: Vec<FileResult> = Vec::new();

@@ -27,11 +27,28 @@ pub(super) struct Config {
     pub(super) store: bool,
     /// The store's path (default: $PLUMB_STORE, else ~/.local/share/plumb/store.sqlite3).
     pub(super) store_path: Option<String>,
+    /// An OpenAI-compatible server that writes unit tests for each function (off when unset);
+    /// its key is read from $PLUMB_MODEL_API_KEY.
+    pub(super) model_url: Option<String>,
+    pub(super) model: Option<String>,
+    pub(super) model_chat: bool,
+    pub(super) model_samples: u32,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { enable: true, debounce_ms: 300, timeout_ms: 2000, memory_mb: 256, store: true, store_path: None }
+        Config {
+            enable: true,
+            debounce_ms: 300,
+            timeout_ms: 2000,
+            memory_mb: 256,
+            store: true,
+            store_path: None,
+            model_url: None,
+            model: None,
+            model_chat: false,
+            model_samples: 4,
+        }
     }
 }
 
@@ -40,6 +57,15 @@ impl Config {
         let mut s = Settings::default();
         s.limits.case_deadline = Duration::from_millis(self.timeout_ms.clamp(10, 60_000));
         s.limits.memory_bytes = (self.memory_mb.clamp(32, 1024) as usize) << 20;
+        s.model = self.model_url.as_ref().filter(|u| !u.is_empty()).map(|url| {
+            let name = self.model.clone().unwrap_or_default();
+            std::sync::Arc::new(crate::pipeline::ModelEvidence::remote(
+                url,
+                &name,
+                self.model_chat,
+                self.model_samples.clamp(1, 16),
+            ))
+        });
         s
     }
 

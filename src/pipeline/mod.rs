@@ -41,6 +41,30 @@ impl std::fmt::Debug for ModelEvidence {
 const MAX_GENERATED: usize = 20;
 
 impl ModelEvidence {
+    /// Test generation through an OpenAI-compatible server with plumb's sampling settings; the
+    /// key comes from `$PLUMB_MODEL_API_KEY`.
+    pub fn remote(url: &str, model: &str, chat: bool, samples: u32) -> ModelEvidence {
+        ModelEvidence {
+            remote: crate::model::Remote::new(crate::model::RemoteConfig {
+                base_url: url.to_string(),
+                model: model.to_string(),
+                api_key: std::env::var("PLUMB_MODEL_API_KEY").ok().filter(|k| !k.is_empty()),
+                timeout: std::time::Duration::from_secs(120),
+                retries: 3,
+                chat,
+            }),
+            name: model.to_string(),
+            sampler: crate::model::Sampler {
+                temperature: 0.8,
+                top_p: 0.95,
+                max_tokens: 300,
+                n: samples,
+                seed: Some(0),
+                stop: vec!["\n\n\n".into(), "\ndef ".into(), "\nclass ".into(), "\nif __name__".into()],
+            },
+        }
+    }
+
     /// Unit tests for one function: CodeT asserts from every sample, deduplicated.
     pub fn generated_tests(
         &self,

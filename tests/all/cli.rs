@@ -160,35 +160,7 @@ fn secrets_in_the_environment_and_escapes_never_reach_the_output() {
     assert!(text.contains("\"{}\"") || text.contains("'{}'"), "the guest's environment is empty: {text}");
 }
 
-/// A loopback stand-in for an OpenAI-compatible server (the real ones — llama.cpp, vLLM — are
-/// not available here): answers every request with `body`, `count` times.
-fn fake_model_server(body: &'static str, status: u16, count: usize) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for _ in 0..count {
-            let Ok((stream, _)) = listener.accept() else { return };
-            let mut reader = BufReader::new(stream);
-            let mut len = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut request = vec![0; len];
-            let _ = reader.read_exact(&mut request);
-            let reply =
-                format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-            let _ = reader.into_inner().write_all(reply.as_bytes());
-        }
-    });
-    url
-}
+use crate::support::{FAKE_TESTS_ANSWER, fake_model_server};
 
 #[test]
 fn a_model_server_adds_generated_tests_to_the_evidence() {
@@ -198,11 +170,7 @@ fn a_model_server_adds_generated_tests_to_the_evidence() {
         "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return a + b\n",
     )
     .unwrap();
-    let url = fake_model_server(
-        r#"{"choices":[{"index":0,"text":"add(1, 2) == 3\nassert add(0, 0) == 0\n\nThese tests cover it."},{"index":1,"text":"add(2, 2) == 4\nassert add(1, 2) == 3"}]}"#,
-        200,
-        1,
-    );
+    let url = fake_model_server(FAKE_TESTS_ANSWER, 200, 1);
     let out = plumb(dir.path(), &["check", "--format", "json", "--model-url", &url, "--model", "tiny-coder", "m.py"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v = json(&out);

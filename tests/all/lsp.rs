@@ -287,3 +287,27 @@ fn invalid_utf8_in_a_message_is_a_parse_error() {
     let ok = c.request("workspace/executeCommand", json!({"command": "plumb.status"}));
     assert!(ok["result"].is_object());
 }
+
+#[test]
+fn a_configured_model_server_adds_generated_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = uri_in(dir.path(), "m.py");
+    let url = crate::support::fake_model_server(crate::support::FAKE_TESTS_ANSWER, 200, 1);
+    let mut c = Client::spawn();
+    c.request(
+        "initialize",
+        json!({"processId": null, "capabilities": {},
+               "initializationOptions": {"debounceMs": 0, "modelUrl": url, "model": "tiny-coder", "modelSamples": 2}}),
+    );
+    c.notify("initialized", json!({}));
+    let text = "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return a + b\n";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+    );
+    c.diagnostics(&uri, |p| p["version"] == 1);
+    let hover =
+        c.request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}}));
+    let value = hover["result"]["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("| generated tests | 3 |"), "{value}");
+}

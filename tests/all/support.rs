@@ -45,3 +45,36 @@ pub(crate) fn assert_case(source: &str) -> Case {
 pub(crate) fn run(program: &Program, limits: &Limits) -> Report {
     sandbox().run(program, limits, &Cancel::new())
 }
+
+/// A loopback stand-in for an OpenAI-compatible server (the real ones — llama.cpp, vLLM — are
+/// not available here): answers every request with `body`, `count` times.
+pub(crate) fn fake_model_server(body: &'static str, status: u16, count: usize) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for _ in 0..count {
+            let Ok((stream, _)) = listener.accept() else { return };
+            let mut reader = BufReader::new(stream);
+            let mut len = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut request = vec![0; len];
+            let _ = reader.read_exact(&mut request);
+            let reply =
+                format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = reader.into_inner().write_all(reply.as_bytes());
+        }
+    });
+    url
+}
+
+/// Two samples of CodeT tests for `add`, three distinct asserts in all.
+pub(crate) const FAKE_TESTS_ANSWER: &str = r#"{"choices":[{"index":0,"text":"add(1, 2) == 3\nassert add(0, 0) == 0\n\nThese tests cover it."},{"index":1,"text":"add(2, 2) == 4\nassert add(1, 2) == 3"}]}"#;

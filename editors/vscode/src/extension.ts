@@ -15,6 +15,10 @@ function settings(): Record<string, unknown> {
     debounceMs: c.get<number>("debounceMs", 300),
     timeoutMs: c.get<number>("timeoutMs", 2000),
     memoryMb: c.get<number>("memoryMb", 256),
+    modelUrl: c.get<string>("modelUrl", "") || null,
+    model: c.get<string>("model", "") || null,
+    modelChat: c.get<boolean>("modelChat", false),
+    modelSamples: c.get<number>("modelSamples", 4),
   };
 }
 
