@@ -68,6 +68,7 @@ pub(super) fn start(shared: Shared, out: UnboundedSender<Out>) -> Handle {
                 store_failed: false,
                 store_trouble: 0,
                 unsent: Vec::new(),
+                model: None,
             }
             .run(rx)
         })
@@ -86,6 +87,8 @@ struct Actor {
     store_trouble: u64,
     /// Records waiting for the store to open.
     unsent: Vec<crate::store::ExecutionRecord>,
+    /// The configured model, kept while its configuration stays the same.
+    model: Option<(String, Arc<pipeline::ModelEvidence>)>,
 }
 
 /// Records kept while the store cannot be opened.
@@ -173,6 +176,21 @@ impl Actor {
                 }
             }
         }
+    }
+
+    fn settings(&mut self, config: &super::session::Config) -> pipeline::Settings {
+        let model = match config.model_key() {
+            None => None,
+            Some(key) => match &self.model {
+                Some((k, m)) if *k == key => Some(Arc::clone(m)),
+                _ => {
+                    let m = config.model_evidence().map(Arc::new);
+                    self.model = m.clone().map(|m| (key, m));
+                    m
+                }
+            },
+        };
+        config.settings(model)
     }
 
     /// Hands the check's execution records to the store's writer (opened on first use), off the
@@ -293,8 +311,13 @@ impl Actor {
         self.next_run += 1;
         let run = self.next_run;
         let cancel = Cancel::new();
-        let (tx, cache, sandbox, out, settings) =
-            (self.tx.clone(), Arc::clone(&self.cache), Arc::clone(&self.sandbox), self.out.clone(), config.settings());
+        let (tx, cache, sandbox, out, settings) = (
+            self.tx.clone(),
+            Arc::clone(&self.cache),
+            Arc::clone(&self.sandbox),
+            self.out.clone(),
+            self.settings(&config),
+        );
         let worker_cancel = cancel.clone();
         let _ = self.out.send(Out::Started { uri: uri.clone(), run });
         let spawned = std::thread::Builder::new().name("plumb-check".into()).spawn(move || {

@@ -53,20 +53,26 @@ impl Default for Config {
 }
 
 impl Config {
-    pub(super) fn settings(&self) -> Settings {
+    /// Check settings; `model` is the test-writing model, reused across checks (see
+    /// [`Config::model_key`]) so that its HTTP connections are too.
+    pub(super) fn settings(&self, model: Option<std::sync::Arc<crate::pipeline::ModelEvidence>>) -> Settings {
         let mut s = Settings::default();
         s.limits.case_deadline = Duration::from_millis(self.timeout_ms.clamp(10, 60_000));
         s.limits.memory_bytes = (self.memory_mb.clamp(32, 1024) as usize) << 20;
-        s.model = self.model_url.as_ref().filter(|u| !u.is_empty()).map(|url| {
-            let name = self.model.clone().unwrap_or_default();
-            std::sync::Arc::new(crate::pipeline::ModelEvidence::remote(
-                url,
-                &name,
-                self.model_chat,
-                self.model_samples.clamp(1, 16),
-            ))
-        });
+        s.model = model;
         s
+    }
+
+    /// What identifies the configured model, if one is configured.
+    pub(super) fn model_key(&self) -> Option<String> {
+        let url = self.model_url.as_ref().filter(|u| !u.is_empty())?;
+        Some(format!("{url}\0{}\0{}\0{}", self.model.as_deref().unwrap_or(""), self.model_chat, self.model_samples))
+    }
+
+    pub(super) fn model_evidence(&self) -> Option<crate::pipeline::ModelEvidence> {
+        let url = self.model_url.as_ref().filter(|u| !u.is_empty())?;
+        let name = self.model.clone().unwrap_or_default();
+        Some(crate::pipeline::ModelEvidence::remote(url, &name, self.model_chat, self.model_samples.clamp(1, 16)))
     }
 
     pub(super) fn store_path(&self) -> Option<std::path::PathBuf> {
