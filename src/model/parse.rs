@@ -7,11 +7,12 @@ use crate::syntax;
 /// Asserts per sample that CodeT keeps.
 const PER_SAMPLE: usize = 5;
 
-/// The asserts in one completion of [`super::test_prompt`] (which ends in `assert `): split into
+/// The asserts in one answer to [`super::test_prompt`] (led by the prompt's `assert `): split into
 /// statements, kept when each parses on its own as a single `assert` that mentions the entry
 /// point, deduplicated, at most five.
 pub fn generated_asserts(entry_point: &str, completion: &str) -> Vec<String> {
-    let text = format!("assert {completion}");
+    // Whole statements (the backend puts back the prompt's `assert `); a chat model's are often fenced.
+    let text = fenced(completion).unwrap_or(completion);
     let mut statements: Vec<String> = Vec::new();
     for line in text.lines() {
         let trimmed = line.trim_end();
@@ -24,8 +25,8 @@ pub fn generated_asserts(entry_point: &str, completion: &str) -> Vec<String> {
             // A continuation line of the previous assert.
             last.push('\n');
             last.push_str(trimmed);
-        } else if !trimmed.is_empty() && !trimmed.starts_with('#') {
-            // Prose or other code: the tests are over.
+        } else if !statements.is_empty() && !trimmed.is_empty() && !trimmed.starts_with('#') {
+            // Prose or other code after the asserts: the tests are over.
             break;
         }
     }
@@ -124,7 +125,7 @@ mod tests {
 
     #[test]
     fn asserts_are_split_checked_and_deduplicated() {
-        let completion = "add(1, 2) == 3\nassert add(0, 0) == 0\nassert add(1, 2) == 3\nassert add(-1,\n    1) == 0\nassert add(2, 2) = 4\nassert len([1]) == 1\nassert add(5, 5) == 10\nassert add(6, 6) == 12\n";
+        let completion = "assert add(1, 2) == 3\nassert add(0, 0) == 0\nassert add(1, 2) == 3\nassert add(-1,\n    1) == 0\nassert add(2, 2) = 4\nassert len([1]) == 1\nassert add(5, 5) == 10\nassert add(6, 6) == 12\n";
         assert_eq!(
             generated_asserts("add", completion),
             [
@@ -139,10 +140,13 @@ mod tests {
 
     #[test]
     fn prose_ends_the_tests_and_other_names_do_not_count() {
-        let completion = "add(1, 1) == 2\nassert madd(1) == 1\nassert obj.add(1) == 1\nThese tests check the sum.\nassert add(2, 2) == 4\n";
+        let completion = "assert add(1, 1) == 2\nassert madd(1) == 1\nassert obj.add(1) == 1\nThese tests check the sum.\nassert add(2, 2) == 4\n";
         assert_eq!(generated_asserts("add", completion), ["assert add(1, 1) == 2"]);
         assert!(generated_asserts("add", "").is_empty());
-        assert!(generated_asserts("add", "add(1, (2) == 3").is_empty(), "a cut-off assert is dropped");
+        assert!(generated_asserts("add", "assert add(1, (2) == 3").is_empty(), "a cut-off assert is dropped");
+        // A chat answer: a fence, a comment, then the asserts.
+        let chat = "Here you go:\n```python\n# tests\nassert add(1, 1) == 2\n```\nMore prose.";
+        assert_eq!(generated_asserts("add", chat), ["assert add(1, 1) == 2"]);
     }
 
     #[test]

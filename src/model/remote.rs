@@ -35,6 +35,10 @@ pub struct Sampler {
     pub n: u32,
     pub seed: Option<u64>,
     pub stop: Vec<String>,
+    /// 0: no limit. Sent to servers only when set (vLLM, llama.cpp and Ollama take it).
+    pub top_k: u32,
+    /// 1.0: none. Sent only when set, as `repetition_penalty`.
+    pub repetition_penalty: f32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +52,8 @@ pub enum ModelError {
     Transport(String),
     /// An answer that is not an OpenAI-style completion.
     BadResponse(String),
+    /// The local model could not be loaded or run.
+    Local(String),
     Cancelled,
 }
 
@@ -57,6 +63,7 @@ impl std::fmt::Display for ModelError {
             ModelError::Status { status, message } => write!(f, "the model server answered {status}: {message}"),
             ModelError::Transport(e) => write!(f, "could not reach the model server: {e}"),
             ModelError::BadResponse(e) => write!(f, "the model server's answer is not a completion: {e}"),
+            ModelError::Local(e) => write!(f, "the local model failed: {e}"),
             ModelError::Cancelled => write!(f, "cancelled"),
         }
     }
@@ -72,6 +79,10 @@ pub struct Remote {
 }
 
 impl Remote {
+    pub fn is_chat(&self) -> bool {
+        self.config.chat
+    }
+
     pub fn new(config: RemoteConfig) -> Remote {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(config.timeout))
@@ -111,6 +122,12 @@ impl Remote {
         }
         if let Some(seed) = s.seed {
             body["seed"] = json!(seed);
+        }
+        if s.top_k > 0 {
+            body["top_k"] = json!(s.top_k);
+        }
+        if s.repetition_penalty != 1.0 {
+            body["repetition_penalty"] = json!(s.repetition_penalty);
         }
         body
     }
@@ -247,7 +264,16 @@ mod tests {
     }
 
     fn sampler() -> Sampler {
-        Sampler { temperature: 0.8, top_p: 0.95, max_tokens: 64, n: 2, seed: Some(7), stop: vec!["\n\n".into()] }
+        Sampler {
+            temperature: 0.8,
+            top_p: 0.95,
+            max_tokens: 64,
+            n: 2,
+            seed: Some(7),
+            stop: vec!["\n\n".into()],
+            top_k: 0,
+            repetition_penalty: 1.0,
+        }
     }
 
     #[test]

@@ -1,0 +1,147 @@
+//! Model speed: `cargo bench --bench model_bench` (add `--features cuda` on an NVIDIA machine).
+//!
+//! Prints, for the default model (SmolLM2-135M-Instruct, Q8_0; or `PLUMB_BENCH_MODEL=path`):
+//! prompt and decode tokens/s single-stream, the throughput of 8 samples of one prompt (KV cache
+//! shared on the CPU, one batch on a GPU) and its ratio to single-stream, the time plumb takes to
+//! get 8 candidates + tests for one function, and, when `PLUMB_LLAMA_BENCH` names llama.cpp's
+//! `llama-bench`, llama.cpp's figures on the same GGUF with the same thread count, and the ratios.
+//!
+//! `PLUMB_BENCH_RANDOM=1` runs on a model with SmolLM2's shape and random weights written by the
+//! bench itself (speed does not depend on the values): for machines that cannot fetch the model.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use plumb::model::{Local, LocalSpec, Measure};
+
+const PROMPT: &str = "def merge_intervals(intervals: list[list[int]]) -> list[list[int]]:\n    \"\"\"Merge overlapping closed intervals and return them sorted by start.\n\n    Intervals that touch (one ends where the next starts) are merged too.\n\n    >>> merge_intervals([[1, 3], [2, 6], [8, 10], [15, 18]])\n    [[1, 6], [8, 10], [15, 18]]\n    >>> merge_intervals([[1, 4], [4, 5]])\n    [[1, 5]]\n    >>> merge_intervals([])\n    []\n    \"\"\"\n";
+
+fn main() {
+    let threads: usize = std::env::var("PLUMB_BENCH_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or_else(|| {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = match std::env::var_os("PLUMB_BENCH_MODEL") {
+        Some(p) => PathBuf::from(p),
+        None if std::env::var_os("PLUMB_BENCH_RANDOM").is_some() => random_smollm2(&dir.path().join("random.gguf")),
+        None => plumb::model::ensure_default_model(&mut |m| eprintln!("plumb: {m}")).expect("the default model"),
+    };
+    let model = Local::new(LocalSpec { path: path.clone(), threads, fetch_default: false });
+    println!("model: {} ({})", path.display(), model.info().expect("model loads"));
+    println!("threads: {threads}");
+    // Warm-up (page the weights in, build the thread pool).
+    model.measure(PROMPT, 4, 1).expect("warm-up");
+
+    let one: Measure = best(&model, 1);
+    let eight: Measure = best(&model, 8);
+    let rate = |tokens: usize, secs: f64| tokens as f64 / secs.max(1e-9);
+    let (pp, tg) = (rate(one.prompt_tokens, one.prompt_seconds), rate(one.generated_tokens, one.decode_seconds));
+    let tg8 = rate(eight.generated_tokens, eight.decode_seconds);
+    println!("plumb  prompt  {pp:8.1} tok/s   ({} tokens)", one.prompt_tokens);
+    println!("plumb  decode  {tg:8.1} tok/s   (1 stream, 64 tokens)");
+    println!(
+        "plumb  decode  {tg8:8.1} tok/s   (8 samples of one prompt, {}), {:.2}x single-stream",
+        if eight.batched { "one batch" } else { "shared prompt cache, one after another" },
+        tg8 / tg
+    );
+
+    if let Some(bench) = std::env::var_os("PLUMB_LLAMA_BENCH") {
+        let out = Command::new(&bench)
+            .args(["-m", path.to_str().unwrap_or_default(), "-t", &threads.to_string(), "-r", "3", "-o", "json"])
+            .args(["-p", &one.prompt_tokens.to_string(), "-n", "64"])
+            .output()
+            .expect("llama-bench runs");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let ts = |prompt: bool| {
+            v.as_array()?.iter().find(|r| (r["n_prompt"].as_u64().unwrap_or(0) > 0) == prompt)?["avg_ts"].as_f64()
+        };
+        match (ts(true), ts(false)) {
+            (Some(lpp), Some(ltg)) => {
+                println!("llama.cpp prompt {lpp:8.1} tok/s   ratio plumb/llama.cpp {:.2}", pp / lpp);
+                println!("llama.cpp decode {ltg:8.1} tok/s   ratio plumb/llama.cpp {:.2}", tg / ltg);
+            }
+            _ => println!("llama.cpp: could not read llama-bench's output: {}", String::from_utf8_lossy(&out.stderr)),
+        }
+    } else {
+        println!("llama.cpp: set PLUMB_LLAMA_BENCH to llama-bench's path to compare");
+    }
+
+    // The whole model step for one function: 8 candidates and CodeT tests (and P(True)).
+    let evidence = plumb::pipeline::ModelEvidence::local(
+        LocalSpec { path, threads, fetch_default: false },
+        "bench",
+        8,
+    );
+    let text = format!("{PROMPT}    return intervals\n");
+    let function = plumb::syntax::parse(&text).functions.remove(0);
+    let started = Instant::now();
+    let g = evidence.generate(&function, &text, &plumb::sandbox::Cancel::new()).expect("generation");
+    println!(
+        "plumb  8 candidates + tests for one function: {:.1} s ({} candidates parsed, {} tests kept)",
+        started.elapsed().as_secs_f64(),
+        g.candidates.len(),
+        g.tests.len()
+    );
+}
+
+/// The fastest of three runs.
+fn best(model: &Local, n: usize) -> Measure {
+    (0..3)
+        .map(|_| model.measure(PROMPT, 64, n).expect("measure"))
+        .min_by(|a, b| (a.prompt_seconds + a.decode_seconds).total_cmp(&(b.prompt_seconds + b.decode_seconds)))
+        .expect("three runs")
+}
+
+/// A GGUF with SmolLM2-135M's shape (30 layers, 576 wide, 9/3 heads, vocabulary 49152) and random
+/// Q8_0 weights, with a byte-level vocabulary of the same size.
+fn random_smollm2(path: &std::path::Path) -> PathBuf {
+    use candle_core::quantized::gguf_file::Value;
+    use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
+    use candle_core::{DType, Device, Tensor};
+    let (embed, ffn, layers, vocab) = (576usize, 1536usize, 30usize, 49152usize);
+    let mut tokens: Vec<Value> = (0..256u32)
+        .map(|b| Value::String(char::from_u32(if b < 33 { 256 + b } else { b }).unwrap_or('?').to_string()))
+        .collect();
+    tokens.extend((tokens.len()..vocab).map(|i| Value::String(format!("<t{i}>"))));
+    let md: Vec<(&str, Value)> = vec![
+        ("general.architecture", Value::String("llama".into())),
+        ("llama.attention.head_count", Value::U32(9)),
+        ("llama.attention.head_count_kv", Value::U32(3)),
+        ("llama.block_count", Value::U32(layers as u32)),
+        ("llama.embedding_length", Value::U32(embed as u32)),
+        ("llama.feed_forward_length", Value::U32(ffn as u32)),
+        ("llama.rope.dimension_count", Value::U32(64)),
+        ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5)),
+        ("llama.context_length", Value::U32(8192)),
+        ("tokenizer.ggml.model", Value::String("gpt2".into())),
+        ("tokenizer.ggml.tokens", Value::Array(tokens)),
+        ("tokenizer.ggml.merges", Value::Array(Vec::new())),
+        ("tokenizer.ggml.eos_token_id", Value::U32(0)),
+    ];
+    let q = |rows: usize, cols: usize| {
+        let t = Tensor::randn(0f32, 0.02, (rows, cols), &Device::Cpu).expect("randn");
+        QTensor::quantize(&t, GgmlDType::Q8_0).expect("quantize")
+    };
+    let ones = |n: usize| QTensor::quantize(&Tensor::ones(n, DType::F32, &Device::Cpu).expect("ones"), GgmlDType::F32).expect("f32");
+    let mut tensors: Vec<(String, QTensor)> =
+        vec![("token_embd.weight".into(), q(vocab, embed)), ("output_norm.weight".into(), ones(embed))];
+    for l in 0..layers {
+        let p = format!("blk.{l}");
+        tensors.push((format!("{p}.attn_q.weight"), q(embed, embed)));
+        tensors.push((format!("{p}.attn_k.weight"), q(192, embed)));
+        tensors.push((format!("{p}.attn_v.weight"), q(192, embed)));
+        tensors.push((format!("{p}.attn_output.weight"), q(embed, embed)));
+        tensors.push((format!("{p}.ffn_gate.weight"), q(ffn, embed)));
+        tensors.push((format!("{p}.ffn_up.weight"), q(ffn, embed)));
+        tensors.push((format!("{p}.ffn_down.weight"), q(embed, ffn)));
+        tensors.push((format!("{p}.attn_norm.weight"), ones(embed)));
+        tensors.push((format!("{p}.ffn_norm.weight"), ones(embed)));
+    }
+    let metadata: Vec<(&str, &Value)> = md.iter().map(|(k, v)| (*k, v)).collect();
+    let refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let mut file = std::fs::File::create(path).expect("create");
+    gguf_file::write(&mut file, &metadata, &refs).expect("write gguf");
+    path.to_path_buf()
+}

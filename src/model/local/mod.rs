@@ -1,0 +1,406 @@
+//! The candle backend: a model run in-process, on the CPU (or a GPU with the `cuda`/`metal`
+//! features). One thread owns the model and serves requests from a queue, so loading happens once
+//! per process, lazily, and callers on any thread (the LSP's checks, the CLI) share it.
+//!
+//! Samples that share a prompt share its KV cache: on the CPU the prompt is run once and each sample
+//! continues from a copy of the cache; on a GPU (or for models whose cache cannot be copied) the
+//! samples run as one batch. Cancellation is checked after every token.
+
+pub(crate) mod default;
+mod sample;
+mod template;
+mod tokenizer;
+mod weights;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::mpsc;
+
+use candle_core::{Device, Tensor};
+
+use super::{ModelError, Prompt, Sampler};
+use crate::sandbox::Cancel;
+use sample::{Rng, Sampling};
+use weights::Loaded;
+
+pub use default::{DEFAULT_MODEL_NAME, default_model_path, ensure_default_model};
+
+/// Where the model is and how to run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSpec {
+    /// A GGUF file, a `.safetensors` file or a directory with safetensors + config.json + tokenizer.json.
+    pub path: PathBuf,
+    /// CPU threads for the model (0: all cores but one, at least one).
+    pub threads: usize,
+    /// `path` is the default model: fetch it (on the model thread) if it is not there yet.
+    pub fetch_default: bool,
+}
+
+enum Job {
+    Generate { prompt: Prompt, sampler: Sampler, cancel: Cancel, reply: mpsc::Sender<Result<Vec<String>, ModelError>> },
+    PTrue { prompt: Prompt, cancel: Cancel, reply: mpsc::Sender<Result<f64, ModelError>> },
+    Info { reply: mpsc::Sender<Result<String, ModelError>> },
+    Chat { reply: mpsc::Sender<Result<bool, ModelError>> },
+    Measure { text: String, tokens: usize, n: usize, reply: mpsc::Sender<Result<Measure, ModelError>> },
+}
+
+/// Speed figures of one run (for benchmarks): a prompt processed once, then `n` streams of
+/// `tokens` tokens each, end-of-sequence ignored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measure {
+    pub prompt_tokens: usize,
+    pub prompt_seconds: f64,
+    /// Tokens generated over all streams.
+    pub generated_tokens: usize,
+    pub decode_seconds: f64,
+    /// The streams ran as one batch (GPU, or a model whose cache cannot be copied).
+    pub batched: bool,
+}
+
+/// A handle on the model-owning thread.
+pub struct Local {
+    jobs: Mutex<mpsc::Sender<Job>>,
+    spec: LocalSpec,
+}
+
+impl std::fmt::Debug for Local {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Local").field("spec", &self.spec).finish()
+    }
+}
+
+impl Local {
+    /// Starts the model thread; the model itself loads on the first request.
+    pub fn new(spec: LocalSpec) -> Local {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread_spec = spec.clone();
+        // If the thread cannot start, requests find the channel closed and say so.
+        let _ = std::thread::Builder::new().name("plumb-model".into()).spawn(move || serve(thread_spec, rx));
+        Local { jobs: Mutex::new(tx), spec }
+    }
+
+    fn send<T>(&self, make: impl FnOnce(mpsc::Sender<Result<T, ModelError>>) -> Job) -> Result<T, ModelError> {
+        let (reply, answer) = mpsc::channel();
+        let sent = self.jobs.lock().map(|jobs| jobs.send(make(reply)).is_ok()).unwrap_or(false);
+        if !sent {
+            return Err(ModelError::Local("the model thread has stopped".into()));
+        }
+        answer.recv().unwrap_or_else(|_| Err(ModelError::Local("the model thread stopped while working".into())))
+    }
+
+    /// `sampler.n` completions of `prompt` (continuations of its completion text, or of its
+    /// answer prefix when the model has a chat template).
+    pub fn generate(&self, prompt: &Prompt, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<String>, ModelError> {
+        self.send(|reply| Job::Generate {
+            prompt: prompt.clone(),
+            sampler: sampler.clone(),
+            cancel: cancel.clone(),
+            reply,
+        })
+    }
+
+    /// P(True): the probability the model gives " (A)" over " (B)" after the prompt.
+    pub fn p_true(&self, prompt: &Prompt, cancel: &Cancel) -> Result<f64, ModelError> {
+        self.send(|reply| Job::PTrue { prompt: prompt.clone(), cancel: cancel.clone(), reply })
+    }
+
+    /// Prompt and decode speed on `text` (raw, no chat template): see [`Measure`].
+    pub fn measure(&self, text: &str, tokens: usize, n: usize) -> Result<Measure, ModelError> {
+        self.send(|reply| Job::Measure { text: text.to_string(), tokens, n, reply })
+    }
+
+    /// Whether prompts go through the model's chat template (loads the model).
+    pub fn uses_chat(&self) -> Result<bool, ModelError> {
+        self.send(|reply| Job::Chat { reply })
+    }
+
+    /// Loads the model now (if not yet) and describes it: architecture, device, vocabulary.
+    pub fn info(&self) -> Result<String, ModelError> {
+        self.send(|reply| Job::Info { reply })
+    }
+}
+
+fn serve(spec: LocalSpec, jobs: mpsc::Receiver<Job>) {
+    let threads = if spec.threads > 0 {
+        spec.threads
+    } else {
+        std::thread::available_parallelism().map(|n| n.get().saturating_sub(1).max(1)).unwrap_or(1)
+    };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("plumb-model-{i}")).build();
+    let mut engine: Option<Result<Engine, String>> = None;
+    for job in jobs {
+        let engine = engine.get_or_insert_with(|| Engine::load(&spec).map_err(|e| format!("{e:#}")));
+        match &pool {
+            Ok(pool) => pool.install(|| handle(job, engine)),
+            Err(_) => handle(job, engine),
+        }
+    }
+}
+
+fn handle(job: Job, engine: &mut Result<Engine, String>) {
+    match job {
+        Job::Generate { prompt, sampler, cancel, reply } => {
+            let answer = match engine {
+                Ok(e) => e.generate(&prompt, &sampler, &cancel),
+                Err(e) => Err(ModelError::Local(e.clone())),
+            };
+            let _ = reply.send(answer);
+        }
+        Job::PTrue { prompt, cancel, reply } => {
+            let answer = match engine {
+                Ok(e) => e.p_true(&prompt, &cancel),
+                Err(e) => Err(ModelError::Local(e.clone())),
+            };
+            let _ = reply.send(answer);
+        }
+        Job::Measure { text, tokens, n, reply } => {
+            let _ = reply.send(match engine {
+                Ok(e) => e.measure(&text, tokens, n),
+                Err(e) => Err(ModelError::Local(e.clone())),
+            });
+        }
+        Job::Chat { reply } => {
+            let _ = reply.send(match engine {
+                Ok(e) => Ok(e.loaded.tokenizer.chat_template.is_some()),
+                Err(e) => Err(ModelError::Local(e.clone())),
+            });
+        }
+        Job::Info { reply } => {
+            let _ = reply.send(match engine {
+                Ok(e) => Ok(format!(
+                    "{} on {}, vocabulary {}, chat template: {}",
+                    e.loaded.architecture,
+                    if e.device.is_cpu() { "cpu" } else { "gpu" },
+                    e.loaded.tokenizer.vocab_size(),
+                    if e.loaded.tokenizer.chat_template.is_some() { "yes" } else { "no" }
+                )),
+                Err(e) => Err(ModelError::Local(e.clone())),
+            });
+        }
+    }
+}
+
+fn local_error(e: impl std::fmt::Display) -> ModelError {
+    ModelError::Local(e.to_string())
+}
+
+struct Engine {
+    loaded: Loaded,
+    device: Device,
+}
+
+impl Engine {
+    fn load(spec: &LocalSpec) -> anyhow::Result<Engine> {
+        // Without the `cuda` feature this is the CPU.
+        let device = if cfg!(feature = "metal") {
+            Device::new_metal(0).unwrap_or(Device::Cpu)
+        } else {
+            Device::cuda_if_available(0).unwrap_or(Device::Cpu)
+        };
+        if spec.fetch_default {
+            default::ensure_default_model(&mut |_| {})?;
+        }
+        let loaded = weights::load(&spec.path, &device)?;
+        Ok(Engine { loaded, device })
+    }
+
+    /// The prompt's token ids: through the chat template when the model has one.
+    fn prompt_ids(&self, prompt: &Prompt) -> Result<Vec<u32>, ModelError> {
+        let t = &self.loaded.tokenizer;
+        let text = match &t.chat_template {
+            Some(template) => {
+                let name = |id: Option<u32>| id.and_then(|i| t.id_to_token(i)).unwrap_or_default();
+                let eos = name(t.eos.first().copied());
+                let mut text =
+                    template::render(template, &prompt.instruction, &name(t.bos), &eos).map_err(local_error)?;
+                text.push_str(&prompt.answer_prefix);
+                text
+            }
+            None => prompt.completion.clone(),
+        };
+        // A rendered template writes its own BOS.
+        t.encode(&text, t.chat_template.is_none()).map_err(local_error)
+    }
+
+    fn generate(&mut self, prompt: &Prompt, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<String>, ModelError> {
+        let ids = self.prompt_ids(prompt)?;
+        let n = sampler.n.max(1) as usize;
+        let sampling = Sampling {
+            temperature: sampler.temperature,
+            top_p: sampler.top_p,
+            top_k: sampler.top_k as usize,
+            repetition_penalty: sampler.repetition_penalty,
+        };
+        let seed = sampler.seed.unwrap_or(0);
+        let mut streams: Vec<Stream> = (0..n)
+            .map(|i| Stream {
+                tokens: Vec::new(),
+                text: String::new(),
+                done: false,
+                rng: Rng::new(seed.wrapping_add(i as u64)),
+            })
+            .collect();
+        self.loaded.weights.reset();
+        let batched = !self.device.is_cpu() || self.loaded.weights.fork().is_none();
+        if batched {
+            self.generate_batch(&ids, &mut streams, &sampling, sampler, cancel)?;
+        } else {
+            let input = Tensor::new(ids.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
+            let first = self.loaded.weights.forward(&input, 0).map_err(local_error)?;
+            let first: Vec<f32> = first.squeeze(0).and_then(|t| t.to_vec1()).map_err(local_error)?;
+            for stream in &mut streams {
+                let Some(mut model) = self.loaded.weights.fork() else { break };
+                let mut logits = first.clone();
+                let mut pos = ids.len();
+                loop {
+                    if cancel.is_cancelled() {
+                        return Err(ModelError::Cancelled);
+                    }
+                    let token = sample::sample(&mut logits, &stream.tokens, &sampling, &mut stream.rng);
+                    if self.push(stream, token, sampler) {
+                        break;
+                    }
+                    let input =
+                        Tensor::new(&[token], &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
+                    logits = model
+                        .forward(&input, pos)
+                        .and_then(|l| l.squeeze(0))
+                        .and_then(|l| l.to_vec1())
+                        .map_err(local_error)?;
+                    pos += 1;
+                }
+            }
+        }
+        Ok(streams.into_iter().map(|s| s.text).collect())
+    }
+
+    /// All samples as one batch: the prompt repeated `n` times, then one token per row per step.
+    fn generate_batch(
+        &mut self,
+        ids: &[u32],
+        streams: &mut [Stream],
+        sampling: &Sampling,
+        sampler: &Sampler,
+        cancel: &Cancel,
+    ) -> Result<(), ModelError> {
+        let n = streams.len();
+        let rows: Vec<u32> = (0..n).flat_map(|_| ids.iter().copied()).collect();
+        let input = Tensor::from_vec(rows, (n, ids.len()), &self.device).map_err(local_error)?;
+        let mut logits: Vec<Vec<f32>> =
+            self.loaded.weights.forward(&input, 0).and_then(|l| l.to_vec2()).map_err(local_error)?;
+        let mut pos = ids.len();
+        let pad = self.loaded.tokenizer.eos.first().copied().unwrap_or(0);
+        loop {
+            if cancel.is_cancelled() {
+                return Err(ModelError::Cancelled);
+            }
+            let mut next = Vec::with_capacity(n);
+            for (stream, row) in streams.iter_mut().zip(logits.iter_mut()) {
+                if stream.done {
+                    next.push(pad);
+                    continue;
+                }
+                let token = sample::sample(row, &stream.tokens, sampling, &mut stream.rng);
+                next.push(token);
+                let done = self.push(stream, token, sampler);
+                stream.done = done;
+            }
+            if streams.iter().all(|s| s.done) {
+                return Ok(());
+            }
+            let input = Tensor::from_vec(next, (n, 1), &self.device).map_err(local_error)?;
+            logits = self.loaded.weights.forward(&input, pos).and_then(|l| l.to_vec2()).map_err(local_error)?;
+            pos += 1;
+        }
+    }
+
+    /// Adds a token to a sample; true when the sample is complete (end token, stop string,
+    /// length). The text is cut before a stop string.
+    fn push(&self, stream: &mut Stream, token: u32, sampler: &Sampler) -> bool {
+        let t = &self.loaded.tokenizer;
+        if t.eos.contains(&token) {
+            return true;
+        }
+        stream.tokens.push(token);
+        stream.text = t.decode(&stream.tokens).unwrap_or_default();
+        if let Some(at) = sampler.stop.iter().filter_map(|s| stream.text.find(s.as_str())).min() {
+            stream.text.truncate(at);
+            return true;
+        }
+        stream.tokens.len() >= sampler.max_tokens as usize
+    }
+
+    fn measure(&mut self, text: &str, tokens: usize, n: usize) -> Result<Measure, ModelError> {
+        let ids = self.loaded.tokenizer.encode(text, true).map_err(local_error)?;
+        let n = n.max(1);
+        self.loaded.weights.reset();
+        let batched = !self.device.is_cpu() || self.loaded.weights.fork().is_none();
+        let to_vecs = |l: Tensor| -> Result<Vec<Vec<f32>>, ModelError> { l.to_vec2().map_err(local_error) };
+        let started = std::time::Instant::now();
+        let rows = if batched { n } else { 1 };
+        let prompt: Vec<u32> = (0..rows).flat_map(|_| ids.iter().copied()).collect();
+        let input = Tensor::from_vec(prompt, (rows, ids.len()), &self.device).map_err(local_error)?;
+        let first = to_vecs(self.loaded.weights.forward(&input, 0).map_err(local_error)?)?;
+        let prompt_seconds = started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
+        if batched {
+            let mut logits = first;
+            for step in 0..tokens {
+                let next: Vec<u32> = logits.iter().map(|l| sample::argmax(l)).collect();
+                let input = Tensor::from_vec(next, (n, 1), &self.device).map_err(local_error)?;
+                logits = to_vecs(self.loaded.weights.forward(&input, ids.len() + step).map_err(local_error)?)?;
+            }
+        } else {
+            for _ in 0..n {
+                let Some(mut model) = self.loaded.weights.fork() else { break };
+                let mut token = sample::argmax(&first[0]);
+                for step in 0..tokens {
+                    let input = Tensor::new(&[token], &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
+                    let logits = to_vecs(model.forward(&input, ids.len() + step).map_err(local_error)?)?;
+                    token = sample::argmax(&logits[0]);
+                }
+            }
+        }
+        Ok(Measure {
+            prompt_tokens: ids.len() * rows,
+            prompt_seconds,
+            generated_tokens: tokens * n,
+            decode_seconds: started.elapsed().as_secs_f64(),
+            batched,
+        })
+    }
+
+    fn p_true(&mut self, prompt: &Prompt, cancel: &Cancel) -> Result<f64, ModelError> {
+        if cancel.is_cancelled() {
+            return Err(ModelError::Cancelled);
+        }
+        let mut ids = self.prompt_ids(prompt)?;
+        let t = &self.loaded.tokenizer;
+        ids.extend(t.encode(" (", false).map_err(local_error)?);
+        let letter = |l: &str| t.token_to_id(l).or_else(|| t.encode(l, false).ok().and_then(|v| v.last().copied()));
+        let (Some(a), Some(b)) = (letter("A"), letter("B")) else {
+            return Err(ModelError::Local("the vocabulary has no tokens for A and B".into()));
+        };
+        self.loaded.weights.reset();
+        let input = Tensor::new(ids.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
+        let logits: Vec<f32> = self
+            .loaded
+            .weights
+            .forward(&input, 0)
+            .and_then(|l| l.squeeze(0))
+            .and_then(|l| l.to_vec1())
+            .map_err(local_error)?;
+        let (pa, pb) = (sample::probability(&logits, a), sample::probability(&logits, b));
+        Ok(if pa + pb > 0.0 { pa / (pa + pb) } else { 0.5 })
+    }
+}
+
+struct Stream {
+    tokens: Vec<u32>,
+    text: String,
+    done: bool,
+    rng: Rng,
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
