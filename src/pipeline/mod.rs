@@ -3,6 +3,8 @@
 
 mod cache;
 mod input;
+mod matrix;
+mod model;
 
 use serde::Serialize;
 
@@ -14,77 +16,23 @@ pub use cache::Cache;
 pub use input::{Document, InputError, MAX_FILE_BYTES, read_document};
 
 /// Settings for one check.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub limits: Limits,
-    /// Model evidence (generated tests), when a model is configured.
+    /// Model evidence (generated tests, candidates), when a model is configured.
     pub model: Option<std::sync::Arc<ModelEvidence>>,
+    /// Ask the model this time (the editor asks on save or when idle); when false, functions
+    /// whose model verdict is not cached are judged without it, and not cached.
+    pub ask_model: bool,
 }
 
-/// A model that writes unit tests for functions (CodeT's prompt), through an OpenAI-compatible
-/// server. Generated tests are executed in the sandbox and counted as evidence; judging them
-/// against candidate solutions is the judge's next step (issue #5), so they raise no findings yet.
-pub struct ModelEvidence {
-    pub remote: crate::model::Remote,
-    /// The model's name as the server knows it (the JSON's `evidence.model`).
-    pub name: String,
-    pub sampler: crate::model::Sampler,
-}
-
-impl std::fmt::Debug for ModelEvidence {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ModelEvidence").field("name", &self.name).field("sampler", &self.sampler).finish()
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { limits: Limits::default(), model: None, ask_model: true }
     }
 }
 
-/// Generated tests kept per function.
-const MAX_GENERATED: usize = 20;
-
-impl ModelEvidence {
-    /// Test generation through an OpenAI-compatible server with plumb's sampling settings; the
-    /// key comes from `$PLUMB_MODEL_API_KEY`.
-    pub fn remote(url: &str, model: &str, chat: bool, samples: u32) -> ModelEvidence {
-        ModelEvidence {
-            remote: crate::model::Remote::new(crate::model::RemoteConfig {
-                base_url: url.to_string(),
-                model: model.to_string(),
-                api_key: std::env::var("PLUMB_MODEL_API_KEY").ok().filter(|k| !k.is_empty()),
-                timeout: std::time::Duration::from_secs(120),
-                retries: 3,
-                chat,
-            }),
-            name: model.to_string(),
-            sampler: crate::model::Sampler {
-                temperature: 0.8,
-                top_p: 0.95,
-                max_tokens: 300,
-                n: samples,
-                seed: Some(0),
-                stop: vec!["\n\n\n".into(), "\ndef ".into(), "\nclass ".into(), "\nif __name__".into()],
-            },
-        }
-    }
-
-    /// Unit tests for one function: CodeT asserts from every sample, deduplicated.
-    pub fn generated_tests(
-        &self,
-        function: &Function,
-        text: &str,
-        cancel: &Cancel,
-    ) -> Result<Vec<String>, crate::model::ModelError> {
-        let problem = crate::model::Problem::of(function, text);
-        let samples = self.remote.complete(&crate::model::test_prompt(&problem), &self.sampler, cancel)?;
-        let mut tests: Vec<String> = Vec::new();
-        for sample in samples {
-            for t in crate::model::generated_asserts(&problem.entry_point, &sample) {
-                if tests.len() < MAX_GENERATED && !tests.contains(&t) {
-                    tests.push(t);
-                }
-            }
-        }
-        Ok(tests)
-    }
-}
+pub use model::{Generated, ModelEvidence};
 
 /// One function and what the judge made of it.
 #[derive(Debug, Clone, Serialize)]
@@ -135,11 +83,12 @@ impl Settings {
     pub fn fingerprint(&self) -> String {
         let l = &self.limits;
         let model = match &self.model {
-            Some(m) => format!("{}:{}:{:?}", m.name, crate::model::PROMPT_VERSION, m.sampler),
+            Some(m) => m.fingerprint(),
             None => "no-model".into(),
         };
+        let calibration = crate::judge::matrix::Calibration::builtin().version;
         format!(
-            "{}:{}:{}:{}:{}:{model}",
+            "{}:{}:{}:{}:{}:{model}:{calibration}",
             crate::sandbox::runtime::runner_hash(),
             l.case_deadline.as_millis(),
             l.run_deadline.as_millis(),
@@ -169,20 +118,29 @@ pub fn check_document_cached(
     let fingerprint = settings.fingerprint();
     let cached: Vec<Option<Verdict>> =
         parsed.functions.iter().map(|f| cache.get(&f.key, &fingerprint, f.range.start)).collect();
-    // Model evidence first: generated tests join the same sandbox run.
+    // Model evidence first: generated tests and candidates join the same sandbox run.
     let mut model_error = None;
-    let generated: Vec<Vec<String>> = parsed
+    let generated: Vec<Option<Generated>> = parsed
         .functions
         .iter()
         .enumerate()
         .map(|(i, f)| match &settings.model {
-            Some(m) if cached[i].is_none() && !f.has_error && model_error.is_none() => {
-                m.generated_tests(f, text, cancel).unwrap_or_else(|e| {
-                    model_error = Some(e.to_string());
-                    Vec::new()
-                })
+            Some(m)
+                if settings.ask_model
+                    && cached[i].is_none()
+                    && !f.has_error
+                    && f.qualified_name == f.name
+                    && model_error.is_none() =>
+            {
+                match m.generate(f, text, cancel) {
+                    Ok(g) => Some(g),
+                    Err(e) => {
+                        model_error = Some(e.to_string());
+                        None
+                    }
+                }
             }
-            _ => Vec::new(),
+            _ => None,
         })
         .collect();
     let (program, slots) = program_for(&doc.path, text, &parsed, &cached, &generated);
@@ -246,7 +204,7 @@ pub fn check_document_cached(
                 .collect();
             let slot = slots.iter().find(|s| s.function == index);
             let outcomes = |group: usize| report.outcomes.get(group).map(Vec::as_slice).unwrap_or(&[]);
-            let verdicts: Vec<ExampleVerdict> = match slot {
+            let mut verdicts: Vec<ExampleVerdict> = match slot {
                 Some(slot) => slot
                     .examples
                     .iter()
@@ -259,20 +217,57 @@ pub fn check_document_cached(
             };
             let complete = slot.is_none_or(|slot| {
                 std::iter::once(slot.examples_group)
-                    .chain(slot.generated)
+                    .chain(slot.model.iter().flat_map(|m| {
+                        [m.tests_group, m.inputs_group].into_iter().chain(m.candidate_groups.iter().copied())
+                    }))
                     .flat_map(outcomes)
                     .all(|o| !matches!(o, crate::sandbox::Outcome::Cancelled))
             });
             let judged = verdicts.clone();
-            let mut verdict = judge::judge_examples(verdicts, syntax_findings);
-            if let Some(m) = settings.model.as_ref().filter(|_| model_error.is_none()) {
-                // Generated tests that ran count as evidence; judging them is the judge's next step.
-                let ran =
-                    slot.and_then(|s| s.generated).map(|g| outcomes(g).iter().filter(|o| o.ran().is_some()).count());
-                verdict.evidence.generated_tests = ran.unwrap_or(0) as u32;
+            let mut extra = syntax_findings;
+            let mut parts = crate::judge::matrix::Parts::default();
+            let mut fix = None;
+            let mut counterexample_test = None;
+            if let (Some(slot), Some(model), Some(generated)) =
+                (slot, slot.and_then(|s| s.model.as_ref()), generated[index].as_ref())
+            {
+                let mut rerun = |groups: Vec<Group>| {
+                    let p = Program { groups, ..program.clone() };
+                    sandbox.run(&p, &settings.limits, cancel)
+                };
+                let judged_model = matrix::judge(
+                    &doc.path,
+                    function,
+                    &slot.examples,
+                    &mut verdicts,
+                    outcomes(slot.examples_group),
+                    generated,
+                    model,
+                    &report,
+                    &mut rerun,
+                );
+                extra.extend(judged_model.findings);
+                parts = judged_model.parts;
+                fix = judged_model.fix;
+                counterexample_test = judged_model.counterexample_test;
+            }
+            parts.examples_passed = verdicts.iter().filter(|v| matches!(v, ExampleVerdict::Passed)).count() as u32;
+            let mut verdict = judge::judge_examples(verdicts, extra);
+            parts.verified_failure = verdict.findings.iter().any(|f| f.severity == Severity::Error);
+            if let (Some(m), Some(g)) = (&settings.model, &generated[index]) {
+                verdict.evidence.generated_tests = g.tests.len() as u32;
+                verdict.evidence.candidates = g.candidates.len() as u32;
                 verdict.evidence.model = Some(m.name.clone());
             }
-            if complete && !cancel.is_cancelled() && model_error.is_none() {
+            // Judged without a configured model that was not asked: not the verdict to keep.
+            let without_model = settings.model.is_some() && !settings.ask_model;
+            verdict.fix = fix;
+            verdict.counterexample_test = counterexample_test;
+            if verdict.evidence.examples > 0 || verdict.evidence.model.is_some() || parts.verified_failure {
+                verdict.confidence = Some(crate::judge::matrix::Calibration::builtin().probability(&parts));
+                verdict.parts = Some(parts);
+            }
+            if complete && !cancel.is_cancelled() && model_error.is_none() && !without_model {
                 cache.put(function.key, &fingerprint, function.range.start, &verdict);
                 if let Some(slot) = slot {
                     let examples: Vec<_> = slot
@@ -300,23 +295,23 @@ pub fn check_document_cached(
     }
 }
 
-/// Which function and which of its examples each group of the program holds; generated tests
-/// run in a group of their own (`generated`, the group's index).
+/// Which function and which of its examples each group of the program holds, and where its
+/// model evidence runs.
 struct Slot {
     function: usize,
     examples: Vec<usize>,
     examples_group: usize,
-    generated: Option<usize>,
+    model: Option<matrix::ModelSlot>,
 }
 
 /// The sandbox program for a file: its top-level statements, and one group per function with
-/// examples (a docstring's examples share a namespace, as in doctest).
+/// examples (a docstring's examples share a namespace, as in doctest), then its model evidence.
 fn program_for(
     path: &str,
     text: &str,
     parsed: &syntax::ParsedFile,
     cached: &[Option<Verdict>],
-    generated: &[Vec<String>],
+    generated: &[Option<Generated>],
 ) -> (Program, Vec<Slot>) {
     let chunks = parsed
         .top_level
@@ -331,22 +326,9 @@ fn program_for(
             continue;
         }
         let examples: Vec<usize> = (0..function.examples.len()).filter(|&e| !function.examples[e].skip).collect();
-        if examples.is_empty() && generated[index].is_empty() {
+        if examples.is_empty() && generated[index].is_none() {
             continue;
         }
-        // The generated tests' group comes first so that example groups keep their slot order.
-        let generated_group = if generated[index].is_empty() {
-            None
-        } else {
-            let line = parsed.functions[index].examples.first().map(|e| e.line).unwrap_or(0);
-            groups.push(Group {
-                cases: generated[index]
-                    .iter()
-                    .map(|t| Case { kind: CaseKind::Assert, source: format!("{t}\n"), line })
-                    .collect(),
-            });
-            Some(groups.len() - 1)
-        };
         groups.push(Group {
             cases: examples
                 .iter()
@@ -360,7 +342,9 @@ fn program_for(
                 })
                 .collect(),
         });
-        slots.push(Slot { function: index, examples, examples_group: groups.len() - 1, generated: generated_group });
+        let examples_group = groups.len() - 1;
+        let model = generated[index].as_ref().map(|g| matrix::add_groups(&mut groups, function, &examples, g));
+        slots.push(Slot { function: index, examples, examples_group, model });
     }
     let program = Program {
         filename: path.to_string(),

@@ -15,6 +15,7 @@ fn plumb(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_plumb"))
         .current_dir(dir)
         .env("PLUMB_STORE", "off")
+        .env("PLUMB_MODEL", "off")
         .args(args)
         .output()
         .expect("plumb runs")
@@ -149,6 +150,7 @@ fn secrets_in_the_environment_and_escapes_never_reach_the_output() {
         .current_dir(dir.path())
         .env("PLUMB_CANARY_SECRET", secret)
         .env("PLUMB_STORE", "off")
+        .env("PLUMB_MODEL", "off")
         .args(["check", "leak.py"])
         .output()
         .unwrap();
@@ -160,7 +162,7 @@ fn secrets_in_the_environment_and_escapes_never_reach_the_output() {
     assert!(text.contains("\"{}\"") || text.contains("'{}'"), "the guest's environment is empty: {text}");
 }
 
-use crate::support::{FAKE_TESTS_ANSWER, fake_model_server};
+use crate::support::{FAKE_TESTS_ANSWER, fake_coder_server, fake_model_server};
 
 #[test]
 fn a_model_server_adds_generated_tests_to_the_evidence() {
@@ -170,7 +172,7 @@ fn a_model_server_adds_generated_tests_to_the_evidence() {
         "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return a + b\n",
     )
     .unwrap();
-    let url = fake_model_server(FAKE_TESTS_ANSWER, 200, 1);
+    let url = fake_model_server(FAKE_TESTS_ANSWER, 200, 2);
     let out = plumb(dir.path(), &["check", "--format", "json", "--model-url", &url, "--model", "tiny-coder", "m.py"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v = json(&out);
@@ -188,4 +190,62 @@ fn a_model_server_adds_generated_tests_to_the_evidence() {
             .contains("no model evidence: the model server answered 404: model not found")
     );
     assert_eq!(json(&out)["files"][0]["functions"][0]["evidence"]["model"], Value::Null);
+}
+
+/// Candidates for `add`: three correct ones (written differently), one wrong.
+const ADD_CANDIDATES: &[&str] =
+    &["    return a + b\n", "    return b + a\n", "    return sum((a, b))\n", "    return a - b\n"];
+
+fn check_with_coder(dir: &Path, source: &str) -> Value {
+    std::fs::write(dir.join("m.py"), source).unwrap();
+    let url = fake_coder_server(FAKE_TESTS_ANSWER, ADD_CANDIDATES, 2);
+    let out = plumb(dir, &["check", "--format", "json", "--model-url", &url, "--model", "coder", "m.py"]);
+    assert!(out.status.code().is_some(), "{}", String::from_utf8_lossy(&out.stderr));
+    json(&out)["files"][0]["functions"][0].clone()
+}
+
+#[test]
+fn a_subtle_bug_gets_a_shrunk_counterexample_and_low_confidence() {
+    let dir = tempfile::tempdir().unwrap();
+    // The example passes; add(2, x) is wrong. The generated test add(2, 2) == 4 catches it, the
+    // consensus of three candidates confirms, and shrinking takes the input to add(2, 0).
+    let f = check_with_coder(
+        dir.path(),
+        "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return 0 if a == 2 else a + b\n",
+    );
+    let findings = f["findings"].as_array().unwrap();
+    let cx = findings.iter().find(|x| x["kind"] == "counterexample").unwrap_or_else(|| panic!("{f:#}"));
+    assert_eq!(cx["severity"], "warning");
+    assert_eq!(cx["message"], "`add(2, 0)` returns 0; 3 of 4 candidate solutions and 3 generated tests say 2", "{f:#}");
+    assert!(
+        findings
+            .iter()
+            .any(|x| x["kind"] == "test_failed" && x["message"].as_str().unwrap().contains("add(2, 2) == 4"))
+    );
+    assert_eq!(f["evidence"]["candidates"], 4);
+    let bad = f["confidence"].as_f64().unwrap();
+
+    // The correct function: no warning, a higher confidence.
+    let g = check_with_coder(
+        dir.path(),
+        "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return a + b\n",
+    );
+    assert_eq!(g["findings"], serde_json::json!([]), "{g:#}");
+    let good = g["confidence"].as_f64().unwrap();
+    assert!(bad < 0.5 && good > bad + 0.2, "bad {bad}, good {good}");
+}
+
+#[test]
+fn an_example_the_consensus_contradicts_looks_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = check_with_coder(
+        dir.path(),
+        "def add(a, b):\n    \"\"\"\n    >>> add(2, 2)\n    5\n    \"\"\"\n    return a + b\n",
+    );
+    let findings = f["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{f:#}");
+    assert_eq!(findings[0]["kind"], "example_suspect");
+    assert_eq!(findings[0]["severity"], "warning");
+    assert!(findings[0]["message"].as_str().unwrap().starts_with("the example looks wrong: `add(2, 2)`"));
+    assert_ne!(f["status"], "failing");
 }

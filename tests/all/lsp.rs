@@ -292,7 +292,7 @@ fn invalid_utf8_in_a_message_is_a_parse_error() {
 fn a_configured_model_server_adds_generated_tests() {
     let dir = tempfile::tempdir().unwrap();
     let uri = uri_in(dir.path(), "m.py");
-    let url = crate::support::fake_model_server(crate::support::FAKE_TESTS_ANSWER, 200, 1);
+    let url = crate::support::fake_model_server(crate::support::FAKE_TESTS_ANSWER, 200, 2);
     let mut c = Client::spawn();
     c.request(
         "initialize",
@@ -306,8 +306,23 @@ fn a_configured_model_server_adds_generated_tests() {
         json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
     );
     c.diagnostics(&uri, |p| p["version"] == 1);
-    let hover =
-        c.request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}}));
-    let value = hover["result"]["contents"]["value"].as_str().unwrap();
+    let hover = |c: &mut Client| {
+        let h = c.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}}),
+        );
+        h["result"]["contents"]["value"].as_str().unwrap_or_default().to_string()
+    };
+    // The model is asked on save (`modelMode: save`), not while typing.
+    assert!(!hover(&mut c).contains("generated tests | 3"));
+    c.notify("textDocument/didSave", json!({"textDocument": {"uri": uri}}));
+    let mut value = String::new();
+    for _ in 0..100 {
+        value = hover(&mut c);
+        if value.contains("| generated tests | 3 |") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     assert!(value.contains("| generated tests | 3 |"), "{value}");
 }

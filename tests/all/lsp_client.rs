@@ -32,7 +32,7 @@ impl Client {
 
     pub(crate) fn spawn_with_store(store: &str) -> Client {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_plumb"));
-        cmd.arg("lsp").env("PLUMB_STORE", store);
+        cmd.arg("lsp").env("PLUMB_STORE", store).env("PLUMB_MODEL", "off");
         Client::spawn_command(cmd)
     }
 

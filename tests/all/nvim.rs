@@ -40,6 +40,7 @@ fn headless_neovim_end_to_end() {
         .env("PLUMB_PLUGIN", root.join("editors/nvim"))
         .env("PLUMB_WORKDIR", dir.path())
         .env("PLUMB_STORE", "off")
+        .env("PLUMB_MODEL", "off")
         .current_dir(dir.path())
         .output()
         .expect("nvim runs");

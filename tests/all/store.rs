@@ -18,6 +18,7 @@ fn plumb(dir: &Path, store: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_plumb"))
         .current_dir(dir)
         .env("PLUMB_STORE", store)
+        .env("PLUMB_MODEL", "off")
         .args(args)
         .output()
         .expect("plumb runs")
@@ -226,6 +227,7 @@ fn two_writers_share_one_store() {
         Command::new(env!("CARGO_BIN_EXE_plumb"))
             .current_dir(dir.path())
             .env("PLUMB_STORE", &store)
+            .env("PLUMB_MODEL", "off")
             .arg("check")
             .args(files)
             .stdout(Stdio::null())
@@ -253,7 +255,9 @@ fn a_full_disk_is_reported_diagnostics_keep_flowing_and_writing_recovers() {
     // SIGXFSZ ignored, as a server should run: a write past the file-size limit fails with EFBIG.
     let mut c = {
         let mut cmd = Command::new("sh");
-        cmd.args(["-c", "trap '' XFSZ; exec \"$0\" lsp", env!("CARGO_BIN_EXE_plumb")]).env("PLUMB_STORE", &store);
+        cmd.args(["-c", "trap '' XFSZ; exec \"$0\" lsp", env!("CARGO_BIN_EXE_plumb")])
+            .env("PLUMB_STORE", &store)
+            .env("PLUMB_MODEL", "off");
         Client::spawn_command(cmd)
     };
     c.initialize(json!({}));
@@ -353,6 +357,7 @@ fn canary_secrets_never_reach_the_store() {
     let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
         .current_dir(dir.path())
         .env("PLUMB_STORE", &store)
+        .env("PLUMB_MODEL", "off")
         .env("PLUMB_CANARY_SECRET", secret)
         .args(["check", "leak.py"])
         .output()

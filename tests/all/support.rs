@@ -49,6 +49,27 @@ pub(crate) fn run(program: &Program, limits: &Limits) -> Report {
 /// A loopback stand-in for an OpenAI-compatible server (the real ones — llama.cpp, vLLM — are
 /// not available here): answers every request with `body`, `count` times.
 pub(crate) fn fake_model_server(body: &'static str, status: u16, count: usize) -> String {
+    fake_server(move |_| (status, body.to_string()), count)
+}
+
+/// A fake coder: CodeT tests for test prompts (`# check the correctness`), `candidates` for the
+/// others (completions continuing the function's header).
+pub(crate) fn fake_coder_server(tests: &'static str, candidates: &'static [&'static str], count: usize) -> String {
+    fake_server(
+        move |request| {
+            if request.contains("check the correctness") {
+                (200, tests.to_string())
+            } else {
+                let choices: Vec<serde_json::Value> =
+                    candidates.iter().enumerate().map(|(i, c)| serde_json::json!({"index": i, "text": c})).collect();
+                (200, serde_json::json!({ "choices": choices }).to_string())
+            }
+        },
+        count,
+    )
+}
+
+fn fake_server(reply: impl Fn(&str) -> (u16, String) + Send + 'static, count: usize) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -68,6 +89,7 @@ pub(crate) fn fake_model_server(body: &'static str, status: u16, count: usize) -
             }
             let mut request = vec![0; len];
             let _ = reader.read_exact(&mut request);
+            let (status, body) = reply(&String::from_utf8_lossy(&request));
             let reply =
                 format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
             let _ = reader.into_inner().write_all(reply.as_bytes());

@@ -57,7 +57,7 @@ test("plumb lsp through vscode-languageserver-protocol", async () => {
 
   const server = spawn(bin, ["lsp"], {
     stdio: ["pipe", "pipe", "ignore"],
-    env: { ...process.env, PLUMB_STORE: process.env.PLUMB_STORE ?? "off" },
+    env: { ...process.env, PLUMB_STORE: process.env.PLUMB_STORE ?? "off", PLUMB_MODEL: process.env.PLUMB_MODEL ?? "off" },
   });
   try {
   const exited = new Promise((r) => server.on("exit", (code) => r(code)));

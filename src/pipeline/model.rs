@@ -1,0 +1,162 @@
+//! Model evidence for one function: CodeT unit tests and candidate solutions (PLUM stages 1–2),
+//! and the model's own P(True) for the user's function. Everything here is only proposed: the
+//! sandbox runs it and the judge weighs it.
+
+use crate::model::{Backend, ModelError, Problem, Sampler};
+use crate::sandbox::Cancel;
+use crate::syntax::Function;
+
+const DEFAULT: &str = crate::model::DEFAULT_MODEL_NAME;
+
+/// Generated tests kept per function.
+const MAX_TESTS: usize = 20;
+
+/// A model and how it is sampled.
+pub struct ModelEvidence {
+    pub backend: Backend,
+    /// The JSON's `evidence.model`.
+    pub name: String,
+    pub tests: Sampler,
+    pub candidates: Sampler,
+    /// Ask for P(True) (one forward pass over the function; local models only).
+    pub p_true: bool,
+}
+
+impl std::fmt::Debug for ModelEvidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelEvidence").field("name", &self.name).field("tests", &self.tests).finish()
+    }
+}
+
+/// What the model proposed for one function.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Generated {
+    pub tests: Vec<String>,
+    pub candidates: Vec<String>,
+    pub p_true: Option<f64>,
+}
+
+fn sampler(n: u32, max_tokens: u32, stop: &[&str]) -> Sampler {
+    Sampler {
+        temperature: 0.8,
+        top_p: 0.95,
+        max_tokens,
+        n,
+        seed: Some(0),
+        stop: stop.iter().map(|s| s.to_string()).collect(),
+        top_k: 0,
+        repetition_penalty: 1.0,
+    }
+}
+
+const STOPS: &[&str] = &["\n\n\n", "\ndef ", "\nclass ", "\nif __name__", "\n```", "```\n"];
+
+impl ModelEvidence {
+    /// Through an OpenAI-compatible server; the key comes from `$PLUMB_MODEL_API_KEY`.
+    pub fn remote(url: &str, model: &str, chat: bool, samples: u32) -> ModelEvidence {
+        let remote = crate::model::Remote::new(crate::model::RemoteConfig {
+            base_url: url.to_string(),
+            model: model.to_string(),
+            api_key: std::env::var("PLUMB_MODEL_API_KEY").ok().filter(|k| !k.is_empty()),
+            timeout: std::time::Duration::from_secs(120),
+            retries: 3,
+            chat,
+        });
+        ModelEvidence {
+            backend: Backend::Remote(remote),
+            name: model.to_string(),
+            tests: sampler(samples, 300, STOPS),
+            candidates: sampler(samples, 400, STOPS),
+            p_true: false,
+        }
+    }
+
+    /// A model run in this process with candle (`name` is what the JSON reports).
+    pub fn local(spec: crate::model::LocalSpec, name: &str, samples: u32) -> ModelEvidence {
+        let mut tests = sampler(samples.div_ceil(2).max(1), 128, STOPS);
+        tests.repetition_penalty = 1.05;
+        let mut candidates = sampler(samples, 192, STOPS);
+        candidates.repetition_penalty = 1.05;
+        ModelEvidence {
+            backend: Backend::Local(crate::model::Local::new(spec)),
+            name: name.to_string(),
+            tests,
+            candidates,
+            p_true: true,
+        }
+    }
+
+    /// The model `choice` names: `default` (the embedded SmolLM2, fetched on first use), `off`,
+    /// or a path to a GGUF / safetensors model. `None` when off.
+    pub fn local_choice(
+        choice: &str,
+        samples: u32,
+        threads: usize,
+        status: &mut dyn FnMut(&str),
+    ) -> Result<Option<ModelEvidence>, String> {
+        let (path, name, fetch_default) = match choice {
+            "off" | "none" | "" => return Ok(None),
+            "default" => {
+                (crate::model::ensure_default_model(status).map_err(|e| format!("{e:#}"))?, DEFAULT.to_string(), false)
+            }
+            path => {
+                let p = std::path::PathBuf::from(path);
+                if !p.exists() {
+                    return Err(format!("no model at {path}"));
+                }
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.to_string());
+                (p, name, false)
+            }
+        };
+        Ok(Some(ModelEvidence::local(crate::model::LocalSpec { path, threads, fetch_default }, &name, samples)))
+    }
+
+    /// As [`ModelEvidence::local_choice`], never blocking: the default model, if missing, is
+    /// fetched by the model thread when it is first asked for something (the editor's case).
+    pub fn local_choice_lazy(choice: &str, samples: u32, threads: usize) -> Result<Option<ModelEvidence>, String> {
+        if choice == "default" && !crate::model::default_model_path().is_file() {
+            let spec =
+                crate::model::LocalSpec { path: crate::model::default_model_path(), threads, fetch_default: true };
+            return Ok(Some(ModelEvidence::local(spec, DEFAULT, samples)));
+        }
+        ModelEvidence::local_choice(choice, samples, threads, &mut |_| {})
+    }
+
+    /// `$PLUMB_MODEL` (`off`, `default` or a path), `default` when unset.
+    pub fn choice_from_env() -> String {
+        std::env::var("PLUMB_MODEL").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| "default".into())
+    }
+
+    /// Part of the cache key of everything derived from this model.
+    pub(crate) fn fingerprint(&self) -> String {
+        format!("{}:{}:{:?}:{:?}:{}", self.name, crate::model::PROMPT_VERSION, self.tests, self.candidates, self.p_true)
+    }
+
+    /// Tests and candidates for one function (CodeT asserts from every sample, deduplicated;
+    /// candidates that parse, deduplicated).
+    pub fn generate(&self, function: &Function, text: &str, cancel: &Cancel) -> Result<Generated, ModelError> {
+        let problem = Problem::of(function, text);
+        let mut out = Generated::default();
+        for sample in self.backend.generate(&crate::model::test_prompt(&problem), &self.tests, cancel)? {
+            for t in crate::model::generated_asserts(&problem.entry_point, &sample) {
+                if out.tests.len() < MAX_TESTS && !out.tests.contains(&t) {
+                    out.tests.push(t);
+                }
+            }
+        }
+        let prompt = crate::model::candidate_prompt(&problem);
+        for sample in self.backend.generate(&prompt, &self.candidates, cancel)? {
+            if let Some(c) = crate::model::candidate_function(&prompt.completion, &problem.entry_point, &sample)
+                && !out.candidates.contains(&c)
+            {
+                out.candidates.push(c);
+            }
+        }
+        if self.p_true {
+            let own = &text[function.range.start..function.range.end];
+            let ideas: Vec<&str> = out.candidates.iter().take(1).map(String::as_str).collect();
+            out.p_true = self.backend.p_true(&crate::model::p_true_prompt(&problem, &ideas, own), cancel)?;
+        }
+        Ok(out)
+    }
+}
