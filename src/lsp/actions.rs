@@ -84,49 +84,136 @@ pub(super) fn code_actions(
         let Some(start) = data["start"].as_u64().map(|s| s as usize) else { continue };
         let Some((func, index)) = example_at(result, start) else { continue };
         let Some(test) = unit_test(&path, func, index) else { continue };
-        let test_path = test_file_for(&path);
-        let Some(test_uri) = Uri::from_file_path(&test_path) else { continue };
-        let current = existing.map(str::to_string).or_else(|| std::fs::read_to_string(&test_path).ok());
-        let (insert_at, text) = match &current {
-            Some(content) => {
-                let lines = content.split('\n').count() as u32;
-                let sep = if content.ends_with('\n') { "\n\n" } else { "\n\n\n" };
-                (Position::new(lines.saturating_sub(1), u32::MAX), format!("{sep}{}", test.body))
-            }
-            None => (Position::new(0, 0), format!("{}\n\n\n{}", test.import, test.body)),
-        };
-        let mut ops = Vec::new();
-        if current.is_none() {
-            ops.push(DocumentChangeOperation::Op(ResourceOp::Create(CreateFile {
-                uri: test_uri.clone(),
-                options: Some(CreateFileOptions { overwrite: Some(false), ignore_if_exists: Some(true) }),
-                annotation_id: None,
-            })));
+        if let Some(action) = add_test_action(&path, &test, "this example", d, existing) {
+            actions.push(action);
         }
-        let text = if current.as_deref().is_some_and(|c| !c.contains(&test.import)) {
-            format!("\n{}{}", test.import, text)
-        } else {
-            text
-        };
-        ops.push(DocumentChangeOperation::Edit(TextDocumentEdit {
-            text_document: OptionalVersionedTextDocumentIdentifier { uri: test_uri, version: None },
-            edits: vec![OneOf::Left(TextEdit { range: Range::new(insert_at, insert_at), new_text: text })],
-        }));
-        let name = test_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        actions.push(CodeAction {
-            title: format!("Add this example as a unit test in {name}"),
-            kind: Some(CodeActionKind::QUICKFIX),
-            diagnostics: Some(vec![d.clone()]),
-            edit: Some(WorkspaceEdit {
-                changes: None::<HashMap<Uri, Vec<TextEdit>>>,
-                document_changes: Some(DocumentChanges::Operations(ops)),
-                change_annotations: None,
-            }),
-            ..CodeAction::default()
-        });
     }
     actions.extend(labels);
     actions
+}
+
+/// "Add counterexample as a test" and "Apply suggested fix" for the model's findings.
+pub(super) fn model_actions(
+    uri: &Uri,
+    result: &FileResult,
+    diagnostics: &[Diagnostic],
+    existing: Option<&str>,
+    encoding: crate::syntax::PositionEncoding,
+) -> Vec<CodeAction> {
+    let Some(path) = uri.to_file_path().map(|p| p.into_owned()) else { return Vec::new() };
+    let mut actions = Vec::new();
+    for d in diagnostics {
+        let Some(data) = &d.data else { continue };
+        let kind = data["kind"].as_str().unwrap_or("");
+        if kind != FindingKind::Counterexample.as_str() && kind != FindingKind::TestFailed.as_str() {
+            continue;
+        }
+        let Some(start) = data["start"].as_u64().map(|s| s as usize) else { continue };
+        let Some(func) = result.functions.iter().find(|f| f.function.name_range.start == start) else { continue };
+        if kind == FindingKind::Counterexample.as_str()
+            && let Some(assertion) = &func.verdict.counterexample_test
+        {
+            let module = path.file_stem().and_then(|s| s.to_str()).unwrap_or("module");
+            let test = UnitTest {
+                import: format!("from {module} import {}", func.function.name),
+                body: format!(
+                    "def test_{}_counterexample():\n    {assertion}\n",
+                    func.function.name.trim_start_matches('_')
+                ),
+            };
+            if let Some(action) = add_test_action(&path, &test, "the counterexample", d, existing) {
+                actions.push(action);
+            }
+        }
+        if let Some(fix) = &func.verdict.fix
+            && !actions.iter().any(|a: &CodeAction| a.title.starts_with("Apply suggested fix"))
+            && let Some(new_text) = fixed_function(&result.text, &func.function, &fix.source)
+        {
+            let f = &func.function;
+            let range = super::to_proto::range(&result.text, &result.line_index, f.range, encoding);
+            actions.push(CodeAction {
+                title: format!("Apply suggested fix (passes {} of {} generated tests)", fix.passes, fix.of),
+                kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![d.clone()]),
+                edit: Some(WorkspaceEdit {
+                    changes: Some(HashMap::from([(uri.clone(), vec![TextEdit { range, new_text }])])),
+                    document_changes: None,
+                    change_annotations: None,
+                }),
+                ..CodeAction::default()
+            });
+        }
+    }
+    actions
+}
+
+/// The user's header and docstring with the candidate's body.
+fn fixed_function(text: &str, f: &crate::syntax::Function, candidate: &str) -> Option<String> {
+    let parsed = crate::syntax::parse(candidate);
+    let c = parsed.functions.iter().find(|c| c.name == f.name)?;
+    let body_start = match &c.docstring {
+        Some(d) => candidate[d.range.end..].find('\n').map(|i| d.range.end + i + 1)?,
+        None => candidate[c.range.start..].find(":\n").map(|i| c.range.start + i + 2)?,
+    };
+    let body = &candidate[body_start..c.range.end];
+    let own = &text[f.range.start..f.range.end];
+    let head_end = match &f.docstring {
+        Some(d) => text[d.range.end..].find('\n').map(|i| d.range.end + i + 1).unwrap_or(d.range.end),
+        None => text[f.range.start..].find(":\n").map(|i| f.range.start + i + 2)?,
+    };
+    let head = &text[f.range.start..head_end.min(f.range.end)];
+    let fixed = format!("{head}{}", body.trim_end_matches('\n'));
+    (fixed != own).then_some(fixed)
+}
+
+/// A code action that appends `test` to the module's test file (creating it if needed).
+fn add_test_action(
+    path: &Path,
+    test: &UnitTest,
+    what: &str,
+    d: &Diagnostic,
+    existing: Option<&str>,
+) -> Option<CodeAction> {
+    let test_path = test_file_for(path);
+    let test_uri = Uri::from_file_path(&test_path)?;
+    let current = existing.map(str::to_string).or_else(|| std::fs::read_to_string(&test_path).ok());
+    let (insert_at, text) = match &current {
+        Some(content) => {
+            let lines = content.split('\n').count() as u32;
+            let sep = if content.ends_with('\n') { "\n\n" } else { "\n\n\n" };
+            (Position::new(lines.saturating_sub(1), u32::MAX), format!("{sep}{}", test.body))
+        }
+        None => (Position::new(0, 0), format!("{}\n\n\n{}", test.import, test.body)),
+    };
+    let mut ops = Vec::new();
+    if current.is_none() {
+        ops.push(DocumentChangeOperation::Op(ResourceOp::Create(CreateFile {
+            uri: test_uri.clone(),
+            options: Some(CreateFileOptions { overwrite: Some(false), ignore_if_exists: Some(true) }),
+            annotation_id: None,
+        })));
+    }
+    let text = if current.as_deref().is_some_and(|c| !c.contains(&test.import)) {
+        format!("\n{}{}", test.import, text)
+    } else {
+        text
+    };
+    ops.push(DocumentChangeOperation::Edit(TextDocumentEdit {
+        text_document: OptionalVersionedTextDocumentIdentifier { uri: test_uri, version: None },
+        edits: vec![OneOf::Left(TextEdit { range: Range::new(insert_at, insert_at), new_text: text })],
+    }));
+    let name = test_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Some(CodeAction {
+        title: format!("Add {what} as a unit test in {name}"),
+        kind: Some(CodeActionKind::QUICKFIX),
+        diagnostics: Some(vec![d.clone()]),
+        edit: Some(WorkspaceEdit {
+            changes: None::<HashMap<Uri, Vec<TextEdit>>>,
+            document_changes: Some(DocumentChanges::Operations(ops)),
+            change_annotations: None,
+        }),
+        ..CodeAction::default()
+    })
 }
 
 fn example_at(result: &FileResult, start: usize) -> Option<(&FunctionResult, usize)> {

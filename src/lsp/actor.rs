@@ -2,7 +2,7 @@
 //! once; it debounces edits per document, runs the pipeline on worker threads (cancelling a run
 //! whose document changed or closed), and hands results to the async publisher.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -17,6 +17,8 @@ use crate::sandbox::{Cancel, Sandbox, runtime};
 
 pub(super) enum Msg {
     Changed(Uri),
+    /// Saved: the model is asked on save (`modelMode: save`).
+    Saved(Uri),
     Closed(Uri),
     /// Forget cached verdicts and check again: one document, or all.
     Recheck(Option<Uri>),
@@ -69,6 +71,7 @@ pub(super) fn start(shared: Shared, out: UnboundedSender<Out>) -> Handle {
                 store_trouble: 0,
                 unsent: Vec::new(),
                 model: None,
+                ask_model: HashSet::new(),
             }
             .run(rx)
         })
@@ -89,6 +92,8 @@ struct Actor {
     unsent: Vec<crate::store::ExecutionRecord>,
     /// The configured model, kept while its configuration stays the same.
     model: Option<(String, Arc<pipeline::ModelEvidence>)>,
+    /// Documents whose next run asks the model (saved, or idle).
+    ask_model: HashSet<Uri>,
 }
 
 /// Records kept while the store cannot be opened.
@@ -103,10 +108,16 @@ impl Actor {
     fn run(mut self, rx: mpsc::Receiver<Msg>) {
         let mut due: HashMap<Uri, Instant> = HashMap::new();
         let mut running: HashMap<Uri, Running> = HashMap::new();
+        // When documents fall idle (`modelMode: idle`), and which next runs ask the model.
+        let mut idle_due: HashMap<Uri, Instant> = HashMap::new();
         loop {
             let now = Instant::now();
-            let mut wait =
-                due.values().min().map(|t| t.saturating_duration_since(now)).unwrap_or(Duration::from_secs(3600));
+            let mut wait = due
+                .values()
+                .chain(idle_due.values())
+                .min()
+                .map(|t| t.saturating_duration_since(now))
+                .unwrap_or(Duration::from_secs(3600));
             // While a store is open (or records wait for one), look at it once a second.
             if !self.unsent.is_empty() || self.shared.lock().writer.is_some() {
                 wait = wait.min(Duration::from_secs(1));
@@ -118,7 +129,17 @@ impl Actor {
             };
             self.send_unsent();
             self.check_store();
-            let debounce = self.shared.lock().config.debounce();
+            let (debounce, idle, on_save) = {
+                let session = self.shared.lock();
+                (session.config.debounce(), session.config.idle(), session.config.asks_on_save())
+            };
+            let now = Instant::now();
+            let fell_idle: Vec<Uri> = idle_due.iter().filter(|(_, t)| **t <= now).map(|(u, _)| u.clone()).collect();
+            for uri in fell_idle {
+                idle_due.remove(&uri);
+                self.ask_model.insert(uri.clone());
+                due.insert(uri, now);
+            }
             match msg {
                 None => {}
                 Some(Msg::Stop) => {
@@ -131,10 +152,21 @@ impl Actor {
                     if let Some(r) = running.get(&uri) {
                         r.cancel.cancel();
                     }
+                    if let Some(idle) = idle {
+                        idle_due.insert(uri.clone(), Instant::now() + idle.max(debounce));
+                    }
+                    self.ask_model.remove(&uri);
                     due.insert(uri, Instant::now() + debounce);
                 }
+                Some(Msg::Saved(uri)) if on_save => {
+                    self.ask_model.insert(uri.clone());
+                    due.insert(uri, Instant::now());
+                }
+                Some(Msg::Saved(_)) => {}
                 Some(Msg::Closed(uri)) => {
                     due.remove(&uri);
+                    idle_due.remove(&uri);
+                    self.ask_model.remove(&uri);
                     if let Some(r) = running.get(&uri) {
                         r.cancel.cancel();
                     }
@@ -178,19 +210,28 @@ impl Actor {
         }
     }
 
-    fn settings(&mut self, config: &super::session::Config) -> pipeline::Settings {
+    fn settings(&mut self, config: &super::session::Config, ask_model: bool) -> pipeline::Settings {
         let model = match config.model_key() {
             None => None,
             Some(key) => match &self.model {
                 Some((k, m)) if *k == key => Some(Arc::clone(m)),
-                _ => {
-                    let m = config.model_evidence().map(Arc::new);
-                    self.model = m.clone().map(|m| (key, m));
-                    m
-                }
+                _ => match config.model_evidence() {
+                    Ok(m) => {
+                        let m = m.map(Arc::new);
+                        self.model = m.clone().map(|m| (key, m));
+                        m
+                    }
+                    Err(e) => {
+                        let _ =
+                            self.out.send(Out::Message(MessageType::WARNING, format!("plumb: no model evidence: {e}")));
+                        None
+                    }
+                },
             },
         };
-        config.settings(model)
+        let mut settings = config.settings(model);
+        settings.ask_model = ask_model;
+        settings
     }
 
     /// Hands the check's execution records to the store's writer (opened on first use), off the
@@ -311,12 +352,13 @@ impl Actor {
         self.next_run += 1;
         let run = self.next_run;
         let cancel = Cancel::new();
+        let ask_model = self.ask_model.remove(&uri);
         let (tx, cache, sandbox, out, settings) = (
             self.tx.clone(),
             Arc::clone(&self.cache),
             Arc::clone(&self.sandbox),
             self.out.clone(),
-            self.settings(&config),
+            self.settings(&config, ask_model),
         );
         let worker_cancel = cancel.clone();
         let _ = self.out.send(Out::Started { uri: uri.clone(), run });

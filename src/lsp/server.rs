@@ -138,6 +138,7 @@ impl LanguageServer for Backend {
                     text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
                         open_close: Some(true),
                         change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        save: Some(TextDocumentSyncSaveOptions::Supported(true)),
                         ..TextDocumentSyncOptions::default()
                     })),
                     hover_provider: Some(HoverProviderCapability::Simple(true)),
@@ -201,6 +202,10 @@ impl LanguageServer for Backend {
         .await
     }
 
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        self.actor.send(Msg::Saved(params.text_document.uri));
+    }
+
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
         self.shared.lock().docs.remove(&uri);
@@ -241,7 +246,7 @@ impl LanguageServer for Backend {
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         guard(async {
-            let (result, existing) = {
+            let (result, existing, encoding) = {
                 let s = self.shared.lock();
                 let Some(doc) = s.docs.get(&params.text_document.uri) else { return Ok(None) };
                 let Some((version, result)) = &doc.result else { return Ok(None) };
@@ -251,14 +256,21 @@ impl LanguageServer for Backend {
                 // An open test file's text wins over the disk's.
                 let path = params.text_document.uri.to_file_path().map(|p| actions::test_file_for(&p));
                 let existing = path.and_then(Uri::from_file_path).and_then(|u| s.docs.get(&u).map(|d| d.text.clone()));
-                (result.clone(), existing)
+                (result.clone(), existing, s.encoding)
             };
-            let actions = actions::code_actions(
+            let mut actions = actions::model_actions(
                 &params.text_document.uri,
                 &result,
                 &params.context.diagnostics,
                 existing.as_deref(),
+                encoding,
             );
+            actions.extend(actions::code_actions(
+                &params.text_document.uri,
+                &result,
+                &params.context.diagnostics,
+                existing.as_deref(),
+            ));
             Ok(Some(actions.into_iter().map(CodeActionOrCommand::CodeAction).collect()))
         })
         .await

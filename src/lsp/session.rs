@@ -33,6 +33,13 @@ pub(super) struct Config {
     pub(super) model: Option<String>,
     pub(super) model_chat: bool,
     pub(super) model_samples: u32,
+    /// When the model is asked: `off`, `save` (on save) or `idle` (after `idleMs` without edits).
+    pub(super) model_mode: String,
+    /// The in-process model: `default` (SmolLM2-135M-Instruct, fetched on first use), `off`, or a
+    /// GGUF / safetensors path. Ignored when `modelUrl` is set.
+    pub(super) local_model: String,
+    pub(super) model_threads: usize,
+    pub(super) idle_ms: u64,
 }
 
 impl Default for Config {
@@ -48,6 +55,13 @@ impl Default for Config {
             model: None,
             model_chat: false,
             model_samples: 4,
+            model_mode: "save".into(),
+            local_model: std::env::var("PLUMB_MODEL")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "default".into()),
+            model_threads: 0,
+            idle_ms: 1500,
         }
     }
 }
@@ -65,14 +79,49 @@ impl Config {
 
     /// What identifies the configured model, if one is configured.
     pub(super) fn model_key(&self) -> Option<String> {
-        let url = self.model_url.as_ref().filter(|u| !u.is_empty())?;
-        Some(format!("{url}\0{}\0{}\0{}", self.model.as_deref().unwrap_or(""), self.model_chat, self.model_samples))
+        if self.model_mode == "off" {
+            return None;
+        }
+        match self.model_url.as_ref().filter(|u| !u.is_empty()) {
+            Some(url) => Some(format!(
+                "{url}\0{}\0{}\0{}",
+                self.model.as_deref().unwrap_or(""),
+                self.model_chat,
+                self.model_samples
+            )),
+            None if matches!(self.local_model.as_str(), "off" | "none" | "") => None,
+            None => Some(format!("local\0{}\0{}\0{}", self.local_model, self.model_samples, self.model_threads)),
+        }
     }
 
-    pub(super) fn model_evidence(&self) -> Option<crate::pipeline::ModelEvidence> {
-        let url = self.model_url.as_ref().filter(|u| !u.is_empty())?;
-        let name = self.model.clone().unwrap_or_default();
-        Some(crate::pipeline::ModelEvidence::remote(url, &name, self.model_chat, self.model_samples.clamp(1, 16)))
+    /// The configured model; the default local model is fetched by its own thread on first use.
+    pub(super) fn model_evidence(&self) -> Result<Option<crate::pipeline::ModelEvidence>, String> {
+        self.model_key().ok_or(()).map_or(Ok(None), |_| match self.model_url.as_ref().filter(|u| !u.is_empty()) {
+            Some(url) => {
+                let name = self.model.clone().unwrap_or_default();
+                Ok(Some(crate::pipeline::ModelEvidence::remote(
+                    url,
+                    &name,
+                    self.model_chat,
+                    self.model_samples.clamp(1, 16),
+                )))
+            }
+            None => crate::pipeline::ModelEvidence::local_choice_lazy(
+                &self.local_model,
+                self.model_samples.clamp(1, 16),
+                self.model_threads,
+            ),
+        })
+    }
+
+    /// Quiet time after an edit before the model is asked (`idle` mode).
+    pub(super) fn idle(&self) -> Option<Duration> {
+        (self.model_mode == "idle" && self.model_key().is_some())
+            .then(|| Duration::from_millis(self.idle_ms.clamp(200, 60_000)))
+    }
+
+    pub(super) fn asks_on_save(&self) -> bool {
+        self.model_mode == "save" && self.model_key().is_some()
     }
 
     pub(super) fn store_path(&self) -> Option<std::path::PathBuf> {
