@@ -133,13 +133,25 @@ fn main() {
     std::fs::write(&file, ten_function_file()).expect("write the file");
     let plumb = Path::new(env!("CARGO_BIN_EXE_plumb"));
     let store = dir.path().join("bench-store.sqlite3");
-    let out = Command::new(plumb).arg("check").arg(&file).env("PLUMB_STORE", "off").output().expect("plumb check");
+    let out = Command::new(plumb)
+        .arg("check")
+        .arg(&file)
+        .env("PLUMB_STORE", "off")
+        .env("PLUMB_MODEL", "off")
+        .output()
+        .expect("plumb check");
     assert_eq!(out.status.code(), Some(0), "plumb check passes: {}", String::from_utf8_lossy(&out.stdout));
     let doctest = Command::new("python3").args(["-m", "doctest"]).arg(&file).output().expect("python3 -m doctest");
     assert!(doctest.status.success(), "doctest passes on the same file");
     let runs = 30;
-    let (plumb_t, _) = time_command(Command::new(plumb).arg("check").arg(&file).env("PLUMB_STORE", "off"), runs);
-    let (plumb_store_t, _) = time_command(Command::new(plumb).arg("check").arg(&file).env("PLUMB_STORE", &store), runs);
+    let (plumb_t, _) = time_command(
+        Command::new(plumb).arg("check").arg(&file).env("PLUMB_STORE", "off").env("PLUMB_MODEL", "off"),
+        runs,
+    );
+    let (plumb_store_t, _) = time_command(
+        Command::new(plumb).arg("check").arg(&file).env("PLUMB_STORE", &store).env("PLUMB_MODEL", "off"),
+        runs,
+    );
     let (doctest_t, _) = time_command(Command::new("python3").args(["-m", "doctest"]).arg(&file), runs);
     println!("plumb check:        median {:.1} ms", ms(plumb_t));
     println!("python3 -m doctest: median {:.1} ms", ms(doctest_t));
