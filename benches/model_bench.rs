@@ -19,9 +19,10 @@ use plumb::model::{Local, LocalSpec, Measure};
 const PROMPT: &str = "def merge_intervals(intervals: list[list[int]]) -> list[list[int]]:\n    \"\"\"Merge overlapping closed intervals and return them sorted by start.\n\n    Intervals that touch (one ends where the next starts) are merged too.\n\n    >>> merge_intervals([[1, 3], [2, 6], [8, 10], [15, 18]])\n    [[1, 6], [8, 10], [15, 18]]\n    >>> merge_intervals([[1, 4], [4, 5]])\n    [[1, 5]]\n    >>> merge_intervals([])\n    []\n    \"\"\"\n";
 
 fn main() {
-    let threads: usize = std::env::var("PLUMB_BENCH_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or_else(|| {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    });
+    let threads: usize = std::env::var("PLUMB_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let dir = tempfile::tempdir().expect("tempdir");
     let path = match std::env::var_os("PLUMB_BENCH_MODEL") {
         Some(p) => PathBuf::from(p),
@@ -69,11 +70,7 @@ fn main() {
     }
 
     // The whole model step for one function: 8 candidates and CodeT tests (and P(True)).
-    let evidence = plumb::pipeline::ModelEvidence::local(
-        LocalSpec { path, threads, fetch_default: false },
-        "bench",
-        8,
-    );
+    let evidence = plumb::pipeline::ModelEvidence::local(LocalSpec { path, threads, fetch_default: false }, "bench", 8);
     let text = format!("{PROMPT}    return intervals\n");
     let function = plumb::syntax::parse(&text).functions.remove(0);
     let started = Instant::now();
@@ -124,7 +121,9 @@ fn random_smollm2(path: &std::path::Path) -> PathBuf {
         let t = Tensor::randn(0f32, 0.02, (rows, cols), &Device::Cpu).expect("randn");
         QTensor::quantize(&t, GgmlDType::Q8_0).expect("quantize")
     };
-    let ones = |n: usize| QTensor::quantize(&Tensor::ones(n, DType::F32, &Device::Cpu).expect("ones"), GgmlDType::F32).expect("f32");
+    let ones = |n: usize| {
+        QTensor::quantize(&Tensor::ones(n, DType::F32, &Device::Cpu).expect("ones"), GgmlDType::F32).expect("f32")
+    };
     let mut tensors: Vec<(String, QTensor)> =
         vec![("token_embd.weight".into(), q(vocab, embed)), ("output_norm.weight".into(), ones(embed))];
     for l in 0..layers {

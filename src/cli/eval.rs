@@ -67,6 +67,8 @@ pub(super) fn run(args: EvalArgs) -> ExitCode {
     }
     let started = Instant::now();
     let mut rows: Vec<Row> = Vec::new();
+    // Per function, the check's time beyond the model's (sandbox matrix, counterexample search).
+    let mut judging_ms: Vec<f64> = Vec::new();
     let total_files = by_file.len();
     for (n, (file, cases)) in by_file.into_iter().enumerate() {
         let path = args.dir.join(&file);
@@ -82,6 +84,8 @@ pub(super) fn run(args: EvalArgs) -> ExitCode {
         if let Some(e) = &result.model_error {
             eprintln!("plumb: warning: {file}: no model evidence: {e}");
         }
+        let beyond_model = result.total_time.saturating_sub(result.model_time).as_secs_f64() * 1000.0;
+        judging_ms.push(beyond_model / result.functions.len().max(1) as f64);
         for case in cases {
             let Some(f) = result.functions.iter().find(|f| f.function.qualified_name == case.function) else {
                 eprintln!("plumb: error: {file}: no function {}", case.function);
@@ -163,6 +167,13 @@ pub(super) fn run(args: EvalArgs) -> ExitCode {
         "  expected calibration error (10 bins)  {:>7}   (target <= 0.05)\n",
         num(metrics::ece(&scored, 10))
     ));
+    judging_ms.sort_by(f64::total_cmp);
+    if let Some(max) = judging_ms.last() {
+        let mean = judging_ms.iter().sum::<f64>() / judging_ms.len() as f64;
+        out.push_str(&format!(
+            "  time beyond the model per function    {mean:>5.1} ms mean, {max:.1} ms worst file (target <= 100 ms)\n"
+        ));
+    }
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
     if let Some(path) = &args.cases {

@@ -56,7 +56,8 @@ fn file(r: &FileResult) -> Value {
                 "qualified_name": f.function.qualified_name,
                 "range": range(r, f.function.range),
                 "status": v.status,
-                "confidence": v.confidence,
+                "confidence": v.confidence.map(|c| (c * 1000.0).round() / 1000.0),
+                "confidence_parts": v.parts,
                 "evidence": {
                     "examples": v.evidence.examples,
                     "user_tests": v.evidence.user_tests,

@@ -27,6 +27,30 @@ pub(super) fn hover(result: &FileResult, offset: usize) -> Option<String> {
         None => "not calibrated yet".into(),
     };
     let e = &v.evidence;
+    let parts = v
+        .parts
+        .as_ref()
+        .map(|p| {
+            let mut items = vec![format!("examples passed {}", p.examples_passed)];
+            if p.verified_failure {
+                items.push("verified failure".into());
+            }
+            if let Some(t) = p.tests_passed {
+                items.push(format!("generated tests passed {:.0}%", t * 100.0));
+            }
+            if let Some(a) = p.agreement {
+                items.push(format!("consensus {:.0}% of candidates", a * 100.0));
+            }
+            if p.counterexample {
+                items.push("counterexample".into());
+            }
+            if let Some(t) = p.p_true {
+                items.push(format!("P(True) {t:.2}"));
+            }
+            format!(" ({})", items.join(", "))
+        })
+        .unwrap_or_default();
+    let confidence = format!("{confidence}{parts}");
     Some(format!(
         "**plumb** · `{}` is **{status}**\n\n| evidence | count |\n|---|---|\n| docstring examples | {} |\n| user tests | {} |\n| generated tests | {} |\n| candidate solutions | {} |\n\nconfidence: {confidence} · findings: {}",
         f.function.qualified_name,

@@ -386,6 +386,8 @@ impl Actor {
                         lossy: false,
                         records: Vec::new(),
                         model_error: None,
+                        model_time: Duration::ZERO,
+                        total_time: Duration::ZERO,
                     };
                     let _ = tx.send(Msg::Done { uri, version, run, result: Arc::new(empty), cancelled: false });
                     return;

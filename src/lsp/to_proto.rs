@@ -58,7 +58,13 @@ pub(super) fn diagnostics(
     }
     for func in &r.functions {
         for f in &func.verdict.findings {
-            out.push(diagnostic(r, f, Some(&func.function), encoding, executions));
+            let mut d = diagnostic(r, f, Some(&func.function), encoding, executions);
+            // The confidence and its named parts travel with the function's findings.
+            if let Some(data) = d.data.as_mut() {
+                data["confidence"] = json!(func.verdict.confidence);
+                data["confidence_parts"] = json!(func.verdict.parts);
+            }
+            out.push(d);
         }
     }
     out

@@ -85,12 +85,17 @@ pub(super) fn add_groups(
     ModelSlot { tests_group, inputs_group, candidate_groups, inputs }
 }
 
+/// A test (example or surviving generated test), a candidate's outcome on it, and whether it passed.
+pub(super) type TestResult = (crate::store::TestRecord, Outcome, bool);
+
 /// What came of a function's model evidence.
 pub(super) struct Judged {
     pub(super) findings: Vec<Finding>,
     pub(super) parts: matrix::Parts,
     pub(super) fix: Option<crate::judge::Fix>,
     pub(super) counterexample_test: Option<String>,
+    /// Each loaded candidate against the examples and the surviving tests (PLUM's records).
+    pub(super) candidate_results: Vec<(String, Vec<TestResult>)>,
 }
 
 /// Reads the matrix, finds the consensus, turns example failures the consensus shares into
@@ -137,7 +142,7 @@ pub(super) fn judge(
     let mut parts = matrix::Parts { p_true: generated.p_true, ..matrix::Parts::default() };
     let mut findings = Vec::new();
     let Some(c) = consensus.clone() else {
-        return Judged { findings, parts, fix: None, counterexample_test: None };
+        return Judged { findings, parts, fix: None, counterexample_test: None, candidate_results: Vec::new() };
     };
     parts.agreement = Some(c.members.len() as f64 / c.total.max(1) as f64);
     parts.codet_score = Some(c.score);
@@ -259,5 +264,37 @@ pub(super) fn judge(
         passes: c.tests.len(),
         of: n_tests,
     });
-    Judged { findings, parts, fix, counterexample_test }
+    let mut candidate_results = Vec::new();
+    for (k, &g) in slot.candidate_groups.iter().enumerate() {
+        let o = outcomes(g);
+        if !runs[k].loaded {
+            continue;
+        }
+        let mut results = Vec::new();
+        for (j, &e) in examples.iter().enumerate() {
+            let (ex, Some(outcome)) = (&function.examples[e], o.get(1 + n_tests + j)) else { continue };
+            let passed =
+                matches!(crate::judge::judge_example(filename, &function.name, ex, outcome), ExampleVerdict::Passed);
+            let test = crate::store::TestRecord {
+                kind: "example".into(),
+                source: ex.source.clone(),
+                expected: ex.want.clone(),
+                line: ex.line,
+            };
+            results.push((test, outcome.clone(), passed));
+        }
+        for &t in &c.tests {
+            let Some(outcome) = o.get(1 + t) else { continue };
+            let passed = matches!(outcome, Outcome::Ran(r) if r.exception.is_none());
+            let test = crate::store::TestRecord {
+                kind: "generated".into(),
+                source: generated.tests[t].clone(),
+                expected: String::new(),
+                line: 0,
+            };
+            results.push((test, outcome.clone(), passed));
+        }
+        candidate_results.push((generated.candidates[k].clone(), results));
+    }
+    Judged { findings, parts, fix, counterexample_test, candidate_results }
 }

@@ -56,6 +56,9 @@ pub struct FileResult {
     pub records: Vec<crate::store::ExecutionRecord>,
     /// Why model evidence is missing, when a configured model could not be used.
     pub model_error: Option<String>,
+    /// Time spent waiting for the model, and in the whole check.
+    pub model_time: std::time::Duration,
+    pub total_time: std::time::Duration,
 }
 
 impl FileResult {
@@ -113,6 +116,7 @@ pub fn check_document_cached(
     cancel: &Cancel,
     cache: &Cache,
 ) -> FileResult {
+    let started = std::time::Instant::now();
     let text = doc.text.as_str();
     let parsed = syntax::parse(text);
     let fingerprint = settings.fingerprint();
@@ -120,6 +124,7 @@ pub fn check_document_cached(
         parsed.functions.iter().map(|f| cache.get(&f.key, &fingerprint, f.range.start)).collect();
     // Model evidence first: generated tests and candidates join the same sandbox run.
     let mut model_error = None;
+    let model_started = std::time::Instant::now();
     let generated: Vec<Option<Generated>> = parsed
         .functions
         .iter()
@@ -143,6 +148,7 @@ pub fn check_document_cached(
             _ => None,
         })
         .collect();
+    let model_time = model_started.elapsed();
     let (program, slots) = program_for(&doc.path, text, &parsed, &cached, &generated);
     let report = if program.groups.is_empty() {
         Report { setup: Vec::new(), outcomes: Vec::new(), instances: 0 }
@@ -228,6 +234,7 @@ pub fn check_document_cached(
             let mut parts = crate::judge::matrix::Parts::default();
             let mut fix = None;
             let mut counterexample_test = None;
+            let mut candidate_results = Vec::new();
             if let (Some(slot), Some(model), Some(generated)) =
                 (slot, slot.and_then(|s| s.model.as_ref()), generated[index].as_ref())
             {
@@ -250,10 +257,18 @@ pub fn check_document_cached(
                 parts = judged_model.parts;
                 fix = judged_model.fix;
                 counterexample_test = judged_model.counterexample_test;
+                candidate_results = judged_model.candidate_results;
             }
             parts.examples_passed = verdicts.iter().filter(|v| matches!(v, ExampleVerdict::Passed)).count() as u32;
             let mut verdict = judge::judge_examples(verdicts, extra);
             parts.verified_failure = verdict.findings.iter().any(|f| f.severity == Severity::Error);
+            // No examples, but the consensus's tests all pass and nothing was found: evidence too.
+            if verdict.status == judge::Status::Unverified
+                && parts.tests_passed == Some(1.0)
+                && !verdict.findings.iter().any(|f| f.severity <= Severity::Warning)
+            {
+                verdict.status = judge::Status::Passing;
+            }
             if let (Some(m), Some(g)) = (&settings.model, &generated[index]) {
                 verdict.evidence.generated_tests = g.tests.len() as u32;
                 verdict.evidence.candidates = g.candidates.len() as u32;
@@ -279,6 +294,20 @@ pub fn check_document_cached(
                         .collect();
                     records.extend(crate::store::execution_record(&doc.path, text, function, &examples, &verdict));
                 }
+                if let Some(m) = &settings.model {
+                    for (candidate, results) in &candidate_results {
+                        let results: Vec<_> = results.iter().map(|(t, o, p)| (t.clone(), o, *p)).collect();
+                        let c = &m.candidates;
+                        let sampler = serde_json::json!({
+                            "temperature": c.temperature, "top_p": c.top_p, "top_k": c.top_k,
+                            "repetition_penalty": c.repetition_penalty, "seed": c.seed, "n": c.n,
+                            "max_tokens": c.max_tokens, "p_true": m.p_true,
+                        });
+                        records.extend(crate::store::candidate_record(
+                            &doc.path, text, function, candidate, &results, &m.name, sampler,
+                        ));
+                    }
+                }
             }
             FunctionResult { function: function.clone(), verdict }
         })
@@ -292,6 +321,8 @@ pub fn check_document_cached(
         lossy: doc.lossy,
         records,
         model_error,
+        model_time,
+        total_time: started.elapsed(),
     }
 }
 

@@ -17,7 +17,9 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use export::{ExportFormat, ExportKind, ExportSummary, export};
-pub use records::{ExecutionRecord, LabelRecord, OutcomeRecord, SCHEMA_VERSION, TestRecord, execution_record};
+pub use records::{
+    ExecutionRecord, LabelRecord, OutcomeRecord, SCHEMA_VERSION, TestRecord, candidate_record, execution_record,
+};
 pub use writer::{Writer, WriterStats};
 
 /// `$PLUMB_STORE` (a path, or `off`), else `$XDG_DATA_HOME/plumb/store.sqlite3`, else

@@ -183,6 +183,76 @@ pub fn execution_record(
     })
 }
 
+/// A model's candidate solution run against the function's examples and the generated tests that
+/// survived the consensus (PLUM: chosen when it passes them all, rejected otherwise). `results`:
+/// each test, its outcome, and whether it passed.
+pub fn candidate_record(
+    path: &str,
+    text: &str,
+    function: &Function,
+    candidate: &str,
+    results: &[(TestRecord, &Outcome, bool)],
+    model_id: &str,
+    sampler: serde_json::Value,
+) -> Option<ExecutionRecord> {
+    if results.is_empty() {
+        return None;
+    }
+    let mut truncated = false;
+    let program = cap(candidate, &mut truncated);
+    let problem = cap(&problem_of(function, text), &mut truncated);
+    let tests: Vec<TestRecord> = results.iter().map(|(t, _, _)| t.clone()).collect();
+    let outcomes: Vec<OutcomeRecord> = results
+        .iter()
+        .enumerate()
+        .map(|(i, (_, o, passed))| OutcomeRecord {
+            test: i,
+            class: format!("{:?}", o.class()).to_lowercase(),
+            passed: *passed,
+            duration_us: o.ran().map(|r| r.duration_us).unwrap_or(0),
+        })
+        .collect();
+    let good = outcomes.iter().all(|o| o.passed);
+    let feedback = if good {
+        GOOD_FEEDBACK.to_string()
+    } else {
+        let details: Vec<String> = results
+            .iter()
+            .filter(|(_, _, passed)| !passed)
+            .map(|(t, o, _)| match o.exception() {
+                Some(e) => format!("{}{}", t.source.trim_end(), format_args!("\n{}", e.traceback.trim_end())),
+                None => format!("{}\nunexpected output", t.source.trim_end()),
+            })
+            .collect();
+        cap(&format!("{BAD_PREFIX}{}", details.join("\n")), &mut truncated)
+    };
+    let tests_json = serde_json::to_string(&tests).unwrap_or_default();
+    let results_json: Vec<(&str, bool)> = outcomes.iter().map(|o| (o.class.as_str(), o.passed)).collect();
+    let outcomes_json = serde_json::to_string(&results_json).unwrap_or_default();
+    let runtime = crate::sandbox::runtime::runner_hash();
+    Some(ExecutionRecord {
+        schema_version: SCHEMA_VERSION,
+        id: sha(&[&program, &tests_json, &outcomes_json, &runtime, "candidate"]),
+        prompt_hash: sha(&[&problem]),
+        problem,
+        program,
+        source: "candidate".into(),
+        function_key: function.key.to_string(),
+        qualified_name: function.qualified_name.clone(),
+        path: path.to_string(),
+        tests_hash: sha(&[&tests_json]),
+        tests,
+        outcomes,
+        reward: if good { "good" } else { "bad" }.into(),
+        feedback,
+        runtime,
+        model_id: Some(model_id.to_string()),
+        prompt_version: Some(crate::model::PROMPT_VERSION.to_string()),
+        sampler: Some(sampler),
+        truncated,
+    })
+}
+
 impl LabelRecord {
     pub fn new(
         execution_id: &str,

@@ -369,3 +369,42 @@ fn canary_secrets_never_reach_the_store() {
     assert!(!haystack.windows(secret.len()).any(|w| w == secret.as_bytes()));
     assert_eq!(Store::open(&store).unwrap().counts().unwrap().0, 1);
 }
+
+/// PLUM: a model's candidates run against the examples and the surviving generated tests become
+/// records of their own, and chosen/rejected pairs come out of the DPO export.
+#[test]
+fn candidates_become_plum_preference_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.sqlite3");
+    std::fs::write(
+        dir.path().join("m.py"),
+        "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return a + b\n",
+    )
+    .unwrap();
+    let url = crate::support::fake_coder_server(
+        crate::support::FAKE_TESTS_ANSWER,
+        &["    return a + b\n", "    return b + a\n", "    return 2 * a\n"],
+        2,
+    );
+    let out = plumb(dir.path(), &store, &["check", "--model-url", &url, "--model", "coder", "m.py"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let leti = dir.path().join("leti.jsonl");
+    let dpo = dir.path().join("dpo.jsonl");
+    for (kind, path) in [("leti", &leti), ("dpo", &dpo)] {
+        let out = plumb(dir.path(), &store, &["export", "--kind", kind, "--out", path.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let rows: Vec<serde_json::Value> =
+        std::fs::read_to_string(&leti).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let candidates: Vec<_> = rows.iter().filter(|r| r["source"] == "candidate").collect();
+    assert_eq!(candidates.len(), 3, "{rows:#?}");
+    assert!(candidates.iter().all(|r| r["model_id"] == "coder"));
+    // 2 * a passes add(1, 1) == 2 but fails a surviving test: rejected, with feedback.
+    let bad: Vec<_> = candidates.iter().filter(|r| r["reward"] == "bad").collect();
+    assert_eq!(bad.len(), 1);
+    assert!(bad[0]["completion"].as_str().unwrap().contains("2 * a"));
+    assert!(bad[0]["feedback"].as_str().unwrap().contains("add(1, 2) == 3"), "{}", bad[0]["feedback"]);
+    let pairs: Vec<serde_json::Value> =
+        std::fs::read_to_string(&dpo).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(pairs.iter().any(|p| p["rejected"].as_str().unwrap().contains("2 * a")), "{pairs:#?}");
+}

@@ -355,7 +355,8 @@ impl Engine {
                 let Some(mut model) = self.loaded.weights.fork() else { break };
                 let mut token = sample::argmax(&first[0]);
                 for step in 0..tokens {
-                    let input = Tensor::new(&[token], &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
+                    let input =
+                        Tensor::new(&[token], &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
                     let logits = to_vecs(model.forward(&input, ids.len() + step).map_err(local_error)?)?;
                     token = sample::argmax(&logits[0]);
                 }

@@ -196,7 +196,11 @@ fn default_model_smoke() {
     let mut file = std::fs::File::open(&path).unwrap();
     let content = gguf_file::Content::read(&mut file).unwrap();
     let t = tokenizer::TextTokenizer::from_gguf(&content.metadata).unwrap();
-    for text in ["Complete this Python function.", "def f(x):\n    return [x * 2 for x in range(10)]\n", "<|im_start|>user\nhé 🦀<|im_end|>"] {
+    for text in [
+        "Complete this Python function.",
+        "def f(x):\n    return [x * 2 for x in range(10)]\n",
+        "<|im_start|>user\nhé 🦀<|im_end|>",
+    ] {
         let ids = t.encode(text, true).unwrap();
         assert_eq!(t.inner_decode(&ids), text);
     }
