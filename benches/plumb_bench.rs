@@ -8,13 +8,20 @@
 //!    whole process each, medians (target ratio ≤ 0.5); `plumb check` with and without recording.
 //! 3. The training-data store with `synchronous=FULL`: records per second, one commit per record
 //!    and in the writer's batches.
-#![allow(clippy::print_stdout)]
+//! 4. The judge beyond the model: one function with 8 candidates × 20 generated tests (from a
+//!    loopback stand-in for a model server, so that model time is ~0 and measured apart), the
+//!    differential inputs and counterexample search with shrinking (target ≤ 100 ms).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use plumb::sandbox::{Cancel, Case, CaseKind, Chunk, Group, Limits, Program, runtime};
+
+#[path = "../tests/all/support.rs"]
+#[allow(dead_code)]
+mod support;
 use plumb::store::{ExecutionRecord, Store};
 
 fn median(mut xs: Vec<Duration>) -> Duration {
@@ -178,4 +185,52 @@ fn main() {
     }
     let batched = (batches * 256) as f64 / t.elapsed().as_secs_f64();
     println!("one commit per record: {single:.0} records/s; batches of 256: {batched:.0} records/s");
+
+    println!("== the judge beyond the model: 8 candidates x 20 tests + counterexample search ==");
+    let url = fake_coder();
+    let evidence = plumb::pipeline::ModelEvidence::remote(&url, "bench-coder", false, 8);
+    let settings = plumb::pipeline::Settings { model: Some(std::sync::Arc::new(evidence)), ..Default::default() };
+    let text = "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return 0 if a == 2 else a + b\n";
+    let doc = plumb::pipeline::Document::from_bytes("m.py", text.as_bytes()).expect("document");
+    let mut beyond = Vec::new();
+    let mut findings = 0;
+    for _ in 0..20 {
+        let r = plumb::pipeline::check_document(&sandbox, &doc, &settings, &cancel);
+        beyond.push(r.total_time.saturating_sub(r.model_time));
+        findings = r.functions[0].verdict.findings.len();
+        assert_eq!(r.functions[0].verdict.evidence.candidates, 8);
+        assert_eq!(r.functions[0].verdict.evidence.generated_tests, 20);
+    }
+    println!(
+        "time beyond the model: median {:.1} ms, p90 {:.1} ms ({findings} findings, counterexample shrunk each run; target <= 100 ms)",
+        ms(median(beyond.clone())),
+        ms(pct(&beyond, 0.9))
+    );
+}
+
+/// A loopback OpenAI-compatible server (the tests' stand-in) answering test prompts with 20
+/// asserts and candidate prompts with 8 candidates (7 correct ways to write `add`, one wrong).
+fn fake_coder() -> String {
+    // Four samples of five asserts each (CodeT keeps five per sample); the backend puts back the
+    // prompt's leading `assert `.
+    let test_choices: Vec<serde_json::Value> = (0..4)
+        .map(|k| {
+            let tests: Vec<String> =
+                (5 * k..5 * k + 5).map(|i| format!("assert add({i}, {}) == {}", i + 1, 2 * i + 1)).collect();
+            serde_json::json!({"text": format!("{}\n", tests.join("\n").trim_start_matches("assert "))})
+        })
+        .collect();
+    let tests_answer: &'static str =
+        Box::leak(serde_json::json!({ "choices": test_choices }).to_string().into_boxed_str());
+    const CANDIDATES: &[&str] = &[
+        "    return a + b\n",
+        "    return b + a\n",
+        "    return sum((a, b))\n",
+        "    return a - (-b)\n",
+        "    return (a + b) * 1\n",
+        "    return int(a + b)\n",
+        "    return a + b + 0\n",
+        "    return a * b\n",
+    ];
+    support::fake_coder_server(tests_answer, CANDIDATES, usize::MAX)
 }

@@ -23,7 +23,7 @@ struct Manifest {
     cases: Vec<Case>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct Case {
     file: String,
     function: String,
@@ -52,6 +52,18 @@ pub(super) fn run(args: EvalArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(path) = &args.cases_in {
+        let rows: Result<Vec<Row>, String> = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| t.lines().map(|l| saved_row(l).map_err(|e| e.to_string())).collect());
+        return match rows {
+            Ok(rows) => report(&args, rows, "(from saved cases)", std::time::Duration::ZERO, Vec::new()),
+            Err(e) => {
+                eprintln!("plumb: error: {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        };
+    }
     let sandbox = match runtime::load(&mut status) {
         Ok(s) => s,
         Err(e) => {
@@ -94,16 +106,38 @@ pub(super) fn run(args: EvalArgs) -> ExitCode {
             rows.push(row(case, &f.verdict));
         }
     }
-    let elapsed = started.elapsed();
+    report(&args, rows, &model_name, started.elapsed(), judging_ms)
+}
 
+fn saved_row(line: &str) -> Result<Row, serde_json::Error> {
+    let v: serde_json::Value = serde_json::from_str(line)?;
+    let case: Case = serde_json::from_value(v.clone())?;
+    let parts: Parts = serde_json::from_value(v["parts"].clone())?;
+    Ok(Row {
+        case,
+        flagged: v["flagged"].as_bool().unwrap_or(false),
+        confidence: Calibration::builtin().probability(&parts),
+        parts,
+        findings: serde_json::from_value(v["findings"].clone()).unwrap_or_default(),
+    })
+}
+
+fn report(
+    args: &EvalArgs,
+    rows: Vec<Row>,
+    model_name: &str,
+    elapsed: std::time::Duration,
+    mut judging_ms: Vec<f64>,
+) -> ExitCode {
     // Confidences: the built-in map, or cross-validated fits of a new one.
     let mut confidences: Vec<f64> = rows.iter().map(|r| r.confidence).collect();
     if let Some(out) = &args.fit {
-        let samples: Vec<([f64; 7], bool)> =
+        let prior = Calibration::builtin();
+        let samples: Vec<([f64; 8], bool)> =
             rows.iter().map(|r| (r.parts.features(), r.case.label == "correct")).collect();
         for fold in 0..5 {
             let train: Vec<_> = samples.iter().enumerate().filter(|(i, _)| i % 5 != fold).map(|(_, s)| *s).collect();
-            let map = Calibration::fit(&train, "cv", "");
+            let map = Calibration::fit(&train, &prior, "cv", "");
             for (i, r) in rows.iter().enumerate() {
                 if i % 5 == fold {
                     confidences[i] = map.probability(&r.parts);
@@ -112,6 +146,7 @@ pub(super) fn run(args: EvalArgs) -> ExitCode {
         }
         let fitted = Calibration::fit(
             &samples,
+            &prior,
             &format!("plumb-calibration-{}", chrono_free_date()),
             &format!("{} ({} labelled functions), model {model_name}", args.dir.display(), rows.len()),
         );

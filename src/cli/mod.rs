@@ -112,6 +112,10 @@ struct EvalArgs {
     /// Write one JSON line per case (features, confidence, findings) here.
     #[arg(long, value_name = "PATH")]
     cases: Option<PathBuf>,
+    /// Read the cases written by an earlier `--cases` run instead of running the pipeline (to
+    /// refit the calibration map without asking the model again).
+    #[arg(long, value_name = "PATH")]
+    cases_in: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]

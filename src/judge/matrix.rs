@@ -130,7 +130,7 @@ pub struct Counterexample {
 }
 
 /// The named parts of the confidence, shown in findings' data and the JSON.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Parts {
     /// A failing example (or crash) was executed: hard evidence.
     pub verified_failure: bool,
@@ -143,6 +143,26 @@ pub struct Parts {
     pub counterexample: bool,
     /// The model's P(True) for the function.
     pub p_true: Option<f64>,
+    /// Share of the differential inputs (neighbours of the examples' arguments) on which the
+    /// function raises an exception it does not raise on purpose (`raise X` in its body).
+    #[serde(default)]
+    pub neighbour_raises: Option<f64>,
+}
+
+/// The share of `behaviours` that raise an exception `source` does not raise itself, or stop.
+pub fn unintended_raises(behaviours: &[Behaviour], source: &str) -> Option<f64> {
+    if behaviours.is_empty() {
+        return None;
+    }
+    let unintended = behaviours
+        .iter()
+        .filter(|b| match b {
+            Behaviour::Raised(e) => !source.contains(&format!("raise {e}")),
+            Behaviour::Stopped(_) => true,
+            Behaviour::Returned(_) => false,
+        })
+        .count();
+    Some(unintended as f64 / behaviours.len() as f64)
 }
 
 /// The calibration map: Platt scaling (logistic regression) over features of the parts, fitted by
@@ -157,20 +177,35 @@ pub struct Calibration {
     pub fitted_on: String,
 }
 
-pub const FEATURES: [&str; 7] =
-    ["verified_failure", "log_examples_passed", "counterexample", "tests_failed", "agreement", "p_true", "no_evidence"];
+pub const FEATURES: [&str; 8] = [
+    "verified_failure",
+    "log_examples_passed",
+    "counterexample",
+    "tests_failed",
+    "agreement",
+    "p_true",
+    "no_evidence",
+    "neighbour_raises",
+];
 
 impl Parts {
-    pub fn features(&self) -> [f64; 7] {
+    pub fn features(&self) -> [f64; 8] {
         let no_evidence = self.examples_passed == 0 && self.tests_passed.is_none() && self.agreement.is_none();
         [
             f64::from(u8::from(self.verified_failure)),
             (1.0 + f64::from(self.examples_passed)).ln(),
             f64::from(u8::from(self.counterexample)),
             self.tests_passed.map(|p| 1.0 - p).unwrap_or(0.0),
-            self.agreement.filter(|_| !self.counterexample).unwrap_or(0.0),
+            // Support: a consensus the function agrees with (no counterexample, every surviving
+            // test passed, nothing failing).
+            self.agreement
+                .filter(|_| {
+                    !self.counterexample && !self.verified_failure && self.tests_passed.is_none_or(|t| t >= 1.0)
+                })
+                .unwrap_or(0.0),
             self.p_true.map(|p| p - 0.5).unwrap_or(0.0),
             f64::from(u8::from(no_evidence)),
+            self.neighbour_raises.unwrap_or(0.0),
         ]
     }
 }
@@ -181,7 +216,7 @@ impl Calibration {
         serde_json::from_str(include_str!("calibration.json")).unwrap_or_else(|_| Calibration {
             version: "fallback".into(),
             features: FEATURES.iter().map(|s| s.to_string()).collect(),
-            weights: vec![-6.0, 0.8, -2.5, -2.0, 0.5, 1.0, 0.0],
+            weights: vec![-6.0, 0.8, -2.5, -2.0, 0.5, 1.0, 0.0, -2.0],
             bias: 0.0,
             fitted_on: String::new(),
         })
@@ -192,24 +227,28 @@ impl Calibration {
         1.0 / (1.0 + (-z).exp())
     }
 
-    /// Logistic regression by gradient descent (L2-regularised), labels 1 = correct.
-    pub fn fit(samples: &[([f64; 7], bool)], version: &str, fitted_on: &str) -> Calibration {
-        let mut w = [0.0f64; 7];
-        let mut b = 0.0f64;
+    /// Logistic regression by gradient descent, labels 1 = correct, with a Gaussian prior centred
+    /// on `prior`'s weights (MAP): a feature the labelled set never exercises keeps its prior
+    /// weight instead of collapsing to zero.
+    pub fn fit(samples: &[([f64; 8], bool)], prior: &Calibration, version: &str, fitted_on: &str) -> Calibration {
+        let w0: Vec<f64> = (0..FEATURES.len()).map(|k| prior.weights.get(k).copied().unwrap_or(0.0)).collect();
+        let mut w = [0.0f64; 8];
+        w.copy_from_slice(&w0);
+        let mut b = prior.bias;
         let n = samples.len().max(1) as f64;
         for _ in 0..4000 {
-            let mut gw = [0.0f64; 7];
+            let mut gw = [0.0f64; 8];
             let mut gb = 0.0;
             for (x, y) in samples {
                 let z = b + w.iter().zip(x).map(|(w, x)| w * x).sum::<f64>();
                 let err = 1.0 / (1.0 + (-z).exp()) - f64::from(u8::from(*y));
-                for k in 0..7 {
+                for k in 0..FEATURES.len() {
                     gw[k] += err * x[k];
                 }
                 gb += err;
             }
-            for k in 0..7 {
-                w[k] -= 0.5 * (gw[k] / n + 0.01 * w[k]);
+            for k in 0..FEATURES.len() {
+                w[k] -= 0.5 * (gw[k] / n + 0.05 * (w[k] - w0[k]));
             }
             b -= 0.5 * gb / n;
         }
@@ -406,7 +445,9 @@ mod tests {
         let good = Parts { examples_passed: 3, tests_passed: Some(1.0), agreement: Some(0.8), ..Parts::default() };
         let samples: Vec<_> =
             (0..20).map(|i| if i % 2 == 0 { (bad.features(), false) } else { (good.features(), true) }).collect();
-        let cal = Calibration::fit(&samples, "test", "toy");
+        let cal = Calibration::fit(&samples, &Calibration::builtin(), "test", "toy");
+        // A feature the samples never exercise keeps the prior's weight.
+        assert_eq!(cal.weights[5], Calibration::builtin().weights[5]);
         assert!(cal.probability(&bad) < 0.2 && cal.probability(&good) > 0.8, "{cal:?}");
         let builtin = Calibration::builtin();
         assert_eq!(builtin.features, FEATURES);

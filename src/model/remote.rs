@@ -76,6 +76,8 @@ pub struct Remote {
     config: RemoteConfig,
     /// First retry delay; doubles each time (capped at 4 s, or the server's Retry-After).
     backoff: Duration,
+    /// The server refused `n` > 1 (llama.cpp's server does): ask once per sample instead.
+    one_at_a_time: std::sync::atomic::AtomicBool,
 }
 
 impl Remote {
@@ -89,7 +91,7 @@ impl Remote {
             .http_status_as_error(false)
             .build()
             .into();
-        Remote { agent, config, backoff: Duration::from_millis(250) }
+        Remote { agent, config, backoff: Duration::from_millis(250), one_at_a_time: Default::default() }
     }
 
     #[doc(hidden)]
@@ -134,7 +136,30 @@ impl Remote {
 
     /// `n` samples for one prompt, in the server's order. Retries connection errors, 429 and 5xx
     /// with exponential backoff (honouring `Retry-After`); checks `cancel` between attempts.
+    /// A server that refuses `n` > 1 (llama.cpp's answers 400 "Field 'n' ...") is asked once per
+    /// sample, with seeds `seed`, `seed + 1`, ...; plumb remembers that for the server.
     pub fn complete(&self, prompt: &str, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<String>, ModelError> {
+        use std::sync::atomic::Ordering;
+        if sampler.n > 1 && !self.one_at_a_time.load(Ordering::Relaxed) {
+            match self.complete_n(prompt, sampler, cancel) {
+                Err(ModelError::Status { status: 400, message }) if refuses_n(&message) => {
+                    self.one_at_a_time.store(true, Ordering::Relaxed);
+                }
+                other => return other,
+            }
+        }
+        if sampler.n <= 1 {
+            return self.complete_n(prompt, sampler, cancel);
+        }
+        let mut out = Vec::with_capacity(sampler.n as usize);
+        for i in 0..sampler.n {
+            let one = Sampler { n: 1, seed: sampler.seed.map(|s| s.wrapping_add(u64::from(i))), ..sampler.clone() };
+            out.extend(self.complete_n(prompt, &one, cancel)?);
+        }
+        Ok(out)
+    }
+
+    fn complete_n(&self, prompt: &str, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<String>, ModelError> {
         let body = self.body(prompt, sampler).to_string();
         let url = self.endpoint();
         let mut delay = self.backoff;
@@ -177,6 +202,12 @@ impl Remote {
             delay = (delay * 2).min(Duration::from_secs(4));
         }
     }
+}
+
+/// A 400 answer about the `n` field.
+fn refuses_n(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("'n'") || m.contains("\"n\"") || m.contains("field n") || m.contains("`n`")
 }
 
 fn error_message(body: &str) -> String {
@@ -316,6 +347,32 @@ mod tests {
         let body: Value = serde_json::from_str(request.split("\r\n\r\n").nth(1).unwrap()).unwrap();
         assert_eq!(body["messages"], json!([{"role": "user", "content": "Complete f"}]));
         assert!(body.get("prompt").is_none());
+    }
+
+    #[test]
+    fn a_server_that_refuses_n_is_asked_once_per_sample() {
+        // llama.cpp's server, verbatim.
+        let refusal = r#"{"error":{"code":400,"message":"Field 'n': Value must be between 1 <= value <= 1, but got 2","type":"invalid_request_error"}}"#;
+        let (url, seen) = server(vec![
+            (400, refusal, None, Duration::ZERO),
+            (200, r#"{"choices":[{"text":"a"}]}"#, None, Duration::ZERO),
+            (200, r#"{"choices":[{"text":"b"}]}"#, None, Duration::ZERO),
+            (200, r#"{"choices":[{"text":"c"}]}"#, None, Duration::ZERO),
+            (200, r#"{"choices":[{"text":"d"}]}"#, None, Duration::ZERO),
+        ]);
+        let remote = Remote::new(config(&url, false));
+        assert_eq!(remote.complete("p", &sampler(), &Cancel::new()).unwrap(), ["a", "b"]);
+        // Remembered: the next prompt goes one sample at a time straight away.
+        assert_eq!(remote.complete("q", &sampler(), &Cancel::new()).unwrap(), ["c", "d"]);
+        let bodies: Vec<Value> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::from_str(r.split("\r\n\r\n").nth(1).unwrap()).unwrap())
+            .collect();
+        assert_eq!(bodies.len(), 5);
+        assert_eq!((bodies[0]["n"].clone(), bodies[1]["n"].clone()), (json!(2), json!(1)));
+        assert_eq!((bodies[1]["seed"].clone(), bodies[2]["seed"].clone()), (json!(7), json!(8)));
     }
 
     #[test]

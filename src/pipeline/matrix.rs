@@ -191,6 +191,7 @@ pub(super) fn judge(
             best = Some((args.clone(), user.clone(), expected.to_string()));
         }
     }
+    let mut cx = None;
     if let Some((mut args, mut user, mut expected)) = best {
         for _ in 0..SHRINK_ROUNDS {
             let smaller = inputs::shrink(&args, SHRINK_WIDTH);
@@ -227,7 +228,7 @@ pub(super) fn judge(
                 None => break,
             }
         }
-        let cx = Counterexample {
+        let found = Counterexample {
             call: args.call(&function.name),
             user,
             expected,
@@ -236,29 +237,19 @@ pub(super) fn judge(
             tests: c.tests.len(),
         };
         parts.counterexample = true;
-        counterexample_test = Some(format!("assert {} == {}", cx.call, cx.expected));
-        let facts = matrix::ModelFacts {
-            function: &function.name,
-            range: function.name_range,
-            tests: &generated.tests,
-            user_tests: &user_tests,
-            candidates: &runs,
-            consensus: Some(&c),
-            counterexample: Some(&cx),
-        };
-        findings.extend(matrix::model_findings(&facts));
-    } else {
-        let facts = matrix::ModelFacts {
-            function: &function.name,
-            range: function.name_range,
-            tests: &generated.tests,
-            user_tests: &user_tests,
-            candidates: &runs,
-            consensus: Some(&c),
-            counterexample: None,
-        };
-        findings.extend(matrix::model_findings(&facts));
+        counterexample_test = Some(format!("assert {} == {}", found.call, found.expected));
+        cx = Some(found);
     }
+    let facts = matrix::ModelFacts {
+        function: &function.name,
+        range: function.name_range,
+        tests: &generated.tests,
+        user_tests: &user_tests,
+        candidates: &runs,
+        consensus: Some(&c),
+        counterexample: cx.as_ref(),
+    };
+    findings.extend(matrix::model_findings(&facts));
     let fix = (!findings.is_empty()).then(|| crate::judge::Fix {
         source: generated.candidates[c.members[0]].clone(),
         passes: c.tests.len(),

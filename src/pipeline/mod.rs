@@ -34,6 +34,9 @@ impl Default for Settings {
 
 pub use model::{Generated, ModelEvidence};
 
+/// Deadline per case for what the model proposed (candidates, generated tests, differential inputs).
+const MODEL_CASE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// One function and what the judge made of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FunctionResult {
@@ -149,12 +152,15 @@ pub fn check_document_cached(
         })
         .collect();
     let model_time = model_started.elapsed();
-    let (program, slots) = program_for(&doc.path, text, &parsed, &cached, &generated);
-    let report = if program.groups.is_empty() {
-        Report { setup: Vec::new(), outcomes: Vec::new(), instances: 0 }
-    } else {
-        sandbox.run(&program, &settings.limits, cancel)
-    };
+    let (program, model_program, slots) = program_for(&doc.path, text, &parsed, &cached, &generated);
+    let empty = || Report { setup: Vec::new(), outcomes: Vec::new(), instances: 0 };
+    let report = if program.groups.is_empty() { empty() } else { sandbox.run(&program, &settings.limits, cancel) };
+    // What the model proposed runs with a short deadline per case: a candidate or a mutated input
+    // that loops must not cost the user's whole per-example budget, many times over.
+    let model_limits =
+        Limits { case_deadline: settings.limits.case_deadline.min(MODEL_CASE_DEADLINE), ..settings.limits };
+    let model_report =
+        if model_program.groups.is_empty() { empty() } else { sandbox.run(&model_program, &model_limits, cancel) };
 
     // Python's own compiler may reject what tree-sitter accepted (an unexpected indent, say):
     // top-level statements that failed with a SyntaxError are syntax issues too.
@@ -210,6 +216,7 @@ pub fn check_document_cached(
                 .collect();
             let slot = slots.iter().find(|s| s.function == index);
             let outcomes = |group: usize| report.outcomes.get(group).map(Vec::as_slice).unwrap_or(&[]);
+            let model_outcomes = |group: usize| model_report.outcomes.get(group).map(Vec::as_slice).unwrap_or(&[]);
             let mut verdicts: Vec<ExampleVerdict> = match slot {
                 Some(slot) => slot
                     .examples
@@ -222,11 +229,12 @@ pub fn check_document_cached(
                 None => Vec::new(),
             };
             let complete = slot.is_none_or(|slot| {
-                std::iter::once(slot.examples_group)
-                    .chain(slot.model.iter().flat_map(|m| {
-                        [m.tests_group, m.inputs_group].into_iter().chain(m.candidate_groups.iter().copied())
-                    }))
-                    .flat_map(outcomes)
+                let model_groups = slot.model.iter().flat_map(|m| {
+                    [m.tests_group, m.inputs_group].into_iter().chain(m.candidate_groups.iter().copied())
+                });
+                outcomes(slot.examples_group)
+                    .iter()
+                    .chain(model_groups.flat_map(model_outcomes))
                     .all(|o| !matches!(o, crate::sandbox::Outcome::Cancelled))
             });
             let judged = verdicts.clone();
@@ -239,8 +247,8 @@ pub fn check_document_cached(
                 (slot, slot.and_then(|s| s.model.as_ref()), generated[index].as_ref())
             {
                 let mut rerun = |groups: Vec<Group>| {
-                    let p = Program { groups, ..program.clone() };
-                    sandbox.run(&p, &settings.limits, cancel)
+                    let p = Program { groups, ..model_program.clone() };
+                    sandbox.run(&p, &model_limits, cancel)
                 };
                 let judged_model = matrix::judge(
                     &doc.path,
@@ -250,7 +258,7 @@ pub fn check_document_cached(
                     outcomes(slot.examples_group),
                     generated,
                     model,
-                    &report,
+                    &model_report,
                     &mut rerun,
                 );
                 extra.extend(judged_model.findings);
@@ -260,6 +268,13 @@ pub fn check_document_cached(
                 candidate_results = judged_model.candidate_results;
             }
             parts.examples_passed = verdicts.iter().filter(|v| matches!(v, ExampleVerdict::Passed)).count() as u32;
+            if let Some(g) = slot.and_then(|s| s.model.as_ref()).map(|m| m.inputs_group) {
+                let behaviours: Vec<_> = model_outcomes(g).iter().map(crate::judge::matrix::Behaviour::of).collect();
+                parts.neighbour_raises = crate::judge::matrix::unintended_raises(
+                    &behaviours,
+                    &text[function.range.start..function.range.end],
+                );
+            }
             let mut verdict = judge::judge_examples(verdicts, extra);
             parts.verified_failure = verdict.findings.iter().any(|f| f.severity == Severity::Error);
             // No examples, but the consensus's tests all pass and nothing was found: evidence too.
@@ -332,18 +347,20 @@ struct Slot {
     function: usize,
     examples: Vec<usize>,
     examples_group: usize,
+    /// Groups of the model program.
     model: Option<matrix::ModelSlot>,
 }
 
-/// The sandbox program for a file: its top-level statements, and one group per function with
-/// examples (a docstring's examples share a namespace, as in doctest), then its model evidence.
+/// The sandbox programs for a file: its top-level statements, and one group per function with
+/// examples (a docstring's examples share a namespace, as in doctest); and the same statements
+/// with the groups of the model's evidence, run under their own (shorter) deadline.
 fn program_for(
     path: &str,
     text: &str,
     parsed: &syntax::ParsedFile,
     cached: &[Option<Verdict>],
     generated: &[Option<Generated>],
-) -> (Program, Vec<Slot>) {
+) -> (Program, Program, Vec<Slot>) {
     let chunks = parsed
         .top_level
         .iter()
@@ -351,6 +368,7 @@ fn program_for(
         .map(|t| Chunk { line: t.line, text: text[t.range.start..t.range.end].to_string() })
         .collect();
     let mut groups = Vec::new();
+    let mut model_groups = Vec::new();
     let mut slots = Vec::new();
     for (index, function) in parsed.functions.iter().enumerate() {
         if function.has_error || cached[index].is_some() {
@@ -374,7 +392,7 @@ fn program_for(
                 .collect(),
         });
         let examples_group = groups.len() - 1;
-        let model = generated[index].as_ref().map(|g| matrix::add_groups(&mut groups, function, &examples, g));
+        let model = generated[index].as_ref().map(|g| matrix::add_groups(&mut model_groups, function, &examples, g));
         slots.push(Slot { function: index, examples, examples_group, model });
     }
     let program = Program {
@@ -384,7 +402,8 @@ fn program_for(
         chunks,
         groups,
     };
-    (program, slots)
+    let model_program = Program { groups: model_groups, ..program.clone() };
+    (program, model_program, slots)
 }
 
 /// The module's `__name__`: the file stem when it is an identifier.

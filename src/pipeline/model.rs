@@ -62,11 +62,14 @@ impl ModelEvidence {
             retries: 3,
             chat,
         });
+        // A chat answer puts its code in a fenced block after some prose: no stop sequence may cut
+        // it before the fence (the parsers take the code out of the block).
+        let stops: &[&str] = if chat { &[] } else { STOPS };
         ModelEvidence {
             backend: Backend::Remote(remote),
             name: model.to_string(),
-            tests: sampler(samples, 300, STOPS),
-            candidates: sampler(samples, 400, STOPS),
+            tests: sampler(samples, 300, stops),
+            candidates: sampler(samples, 400, stops),
             p_true: false,
         }
     }

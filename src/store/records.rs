@@ -154,33 +154,64 @@ pub fn execution_record(
             verdict.findings.iter().filter(|f| !f.feedback.is_empty()).map(|f| f.feedback.as_str()).collect();
         cap(&format!("{BAD_PREFIX}{}", details.join("\n")), &mut truncated)
     };
-    let tests_json = serde_json::to_string(&tests).unwrap_or_default();
-    // The id leaves out timings: the same program, tests and results are one record.
-    let results: Vec<(&str, bool)> = outcomes.iter().map(|o| (o.class.as_str(), o.passed)).collect();
-    let outcomes_json = serde_json::to_string(&results).unwrap_or_default();
-    let runtime = crate::sandbox::runtime::runner_hash();
-    let id = sha(&[&program, &tests_json, &outcomes_json, &runtime, "user"]);
-    Some(ExecutionRecord {
-        schema_version: SCHEMA_VERSION,
-        id,
-        prompt_hash: sha(&[&problem]),
+    Some(assemble(Parts {
+        path,
+        function,
         problem,
         program,
-        source: "user".into(),
-        function_key: function.key.to_string(),
-        qualified_name: function.qualified_name.clone(),
-        path: path.to_string(),
-        tests_hash: sha(&[&tests_json]),
+        source: "user",
         tests,
         outcomes,
-        reward: if good { "good" } else { "bad" }.into(),
         feedback,
-        runtime,
-        model_id: None,
-        prompt_version: None,
-        sampler: None,
         truncated,
-    })
+        model: None,
+    }))
+}
+
+/// What a record is made of; `assemble` derives the rest.
+struct Parts<'a> {
+    path: &'a str,
+    function: &'a Function,
+    problem: String,
+    program: String,
+    source: &'a str,
+    tests: Vec<TestRecord>,
+    outcomes: Vec<OutcomeRecord>,
+    feedback: String,
+    truncated: bool,
+    /// Model id and sampler settings, for a candidate.
+    model: Option<(String, serde_json::Value)>,
+}
+
+fn assemble(p: Parts<'_>) -> ExecutionRecord {
+    let good = p.outcomes.iter().all(|o| o.passed);
+    let tests_json = serde_json::to_string(&p.tests).unwrap_or_default();
+    // The id leaves out timings: the same program, tests and results are one record.
+    let results: Vec<(&str, bool)> = p.outcomes.iter().map(|o| (o.class.as_str(), o.passed)).collect();
+    let outcomes_json = serde_json::to_string(&results).unwrap_or_default();
+    let runtime = crate::sandbox::runtime::runner_hash();
+    let (model_id, sampler) = p.model.map(|(m, s)| (Some(m), Some(s))).unwrap_or((None, None));
+    ExecutionRecord {
+        schema_version: SCHEMA_VERSION,
+        id: sha(&[&p.program, &tests_json, &outcomes_json, &runtime, p.source]),
+        prompt_hash: sha(&[&p.problem]),
+        problem: p.problem,
+        program: p.program,
+        source: p.source.into(),
+        function_key: p.function.key.to_string(),
+        qualified_name: p.function.qualified_name.clone(),
+        path: p.path.to_string(),
+        tests_hash: sha(&[&tests_json]),
+        tests: p.tests,
+        outcomes: p.outcomes,
+        reward: if good { "good" } else { "bad" }.into(),
+        feedback: p.feedback,
+        runtime,
+        prompt_version: model_id.as_ref().map(|_| crate::model::PROMPT_VERSION.to_string()),
+        model_id,
+        sampler,
+        truncated: p.truncated,
+    }
 }
 
 /// A model's candidate solution run against the function's examples and the generated tests that
@@ -226,31 +257,18 @@ pub fn candidate_record(
             .collect();
         cap(&format!("{BAD_PREFIX}{}", details.join("\n")), &mut truncated)
     };
-    let tests_json = serde_json::to_string(&tests).unwrap_or_default();
-    let results_json: Vec<(&str, bool)> = outcomes.iter().map(|o| (o.class.as_str(), o.passed)).collect();
-    let outcomes_json = serde_json::to_string(&results_json).unwrap_or_default();
-    let runtime = crate::sandbox::runtime::runner_hash();
-    Some(ExecutionRecord {
-        schema_version: SCHEMA_VERSION,
-        id: sha(&[&program, &tests_json, &outcomes_json, &runtime, "candidate"]),
-        prompt_hash: sha(&[&problem]),
+    Some(assemble(Parts {
+        path,
+        function,
         problem,
         program,
-        source: "candidate".into(),
-        function_key: function.key.to_string(),
-        qualified_name: function.qualified_name.clone(),
-        path: path.to_string(),
-        tests_hash: sha(&[&tests_json]),
+        source: "candidate",
         tests,
         outcomes,
-        reward: if good { "good" } else { "bad" }.into(),
         feedback,
-        runtime,
-        model_id: Some(model_id.to_string()),
-        prompt_version: Some(crate::model::PROMPT_VERSION.to_string()),
-        sampler: Some(sampler),
         truncated,
-    })
+        model: Some((model_id.to_string(), sampler)),
+    }))
 }
 
 impl LabelRecord {
