@@ -33,7 +33,7 @@ pub(super) fn render(results: &[FileResult], problems: &[InputProblem]) -> Strin
     let functions = failing + passing + unverified;
     let _ = writeln!(
         out,
-        "Checked {} function{} in {} file{}: {failing} failing, {passing} passing, {unverified} unverified (no evidence).",
+        "Checked {} function{} in {} file{}: {failing} failing, {passing} passing, {unverified} unverified (not enough evidence).",
         functions,
         if functions == 1 { "" } else { "s" },
         results.len(),

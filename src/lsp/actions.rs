@@ -20,7 +20,7 @@ pub(super) fn hover(result: &FileResult, offset: usize) -> Option<String> {
     let status = match v.status {
         Status::Failing => "failing",
         Status::Passing => "passing",
-        Status::Unverified => "unverified (no evidence)",
+        Status::Unverified => "unverified (not enough evidence)",
     };
     let confidence = match v.confidence {
         Some(c) => format!("{:.0}%", c * 100.0),

@@ -19,6 +19,10 @@ function settings(): Record<string, unknown> {
     model: c.get<string>("model", "") || null,
     modelChat: c.get<boolean>("modelChat", false),
     modelSamples: c.get<number>("modelSamples", 4),
+    modelMode: c.get<string>("modelMode", "save"),
+    idleMs: c.get<number>("idleMs", 1500),
+    localModel: c.get<string>("localModel", "default"),
+    modelThreads: c.get<number>("modelThreads", 0),
   };
 }
 
