@@ -139,12 +139,7 @@ pub fn execution_record(
     let outcomes: Vec<OutcomeRecord> = judged
         .iter()
         .enumerate()
-        .map(|(i, (_, o, v))| OutcomeRecord {
-            test: i,
-            class: format!("{:?}", o.class()).to_lowercase(),
-            passed: matches!(v, ExampleVerdict::Passed),
-            duration_us: o.ran().map(|r| r.duration_us).unwrap_or(0),
-        })
+        .map(|(i, (_, o, v))| OutcomeRecord::of(i, o, matches!(v, ExampleVerdict::Passed)))
         .collect();
     let good = outcomes.iter().all(|o| o.passed);
     let feedback = if good {
@@ -233,16 +228,8 @@ pub fn candidate_record(
     let program = cap(candidate, &mut truncated);
     let problem = cap(&problem_of(function, text), &mut truncated);
     let tests: Vec<TestRecord> = results.iter().map(|(t, _, _)| t.clone()).collect();
-    let outcomes: Vec<OutcomeRecord> = results
-        .iter()
-        .enumerate()
-        .map(|(i, (_, o, passed))| OutcomeRecord {
-            test: i,
-            class: format!("{:?}", o.class()).to_lowercase(),
-            passed: *passed,
-            duration_us: o.ran().map(|r| r.duration_us).unwrap_or(0),
-        })
-        .collect();
+    let outcomes: Vec<OutcomeRecord> =
+        results.iter().enumerate().map(|(i, (_, o, passed))| OutcomeRecord::of(i, o, *passed)).collect();
     let good = outcomes.iter().all(|o| o.passed);
     let feedback = if good {
         GOOD_FEEDBACK.to_string()
@@ -269,6 +256,17 @@ pub fn candidate_record(
         truncated,
         model: Some((model_id.to_string(), sampler)),
     }))
+}
+
+impl OutcomeRecord {
+    fn of(test: usize, outcome: &Outcome, passed: bool) -> OutcomeRecord {
+        OutcomeRecord {
+            test,
+            class: format!("{:?}", outcome.class()).to_lowercase(),
+            passed,
+            duration_us: outcome.ran().map(|r| r.duration_us).unwrap_or(0),
+        }
+    }
 }
 
 impl LabelRecord {
