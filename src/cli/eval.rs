@@ -132,7 +132,7 @@ fn report(
     // Confidences: the built-in map, or cross-validated fits of a new one.
     let mut confidences: Vec<f64> = rows.iter().map(|r| r.confidence).collect();
     if let Some(out) = &args.fit {
-        let prior = Calibration::builtin();
+        let prior = Calibration::builtin().clone();
         let samples: Vec<([f64; 8], bool)> =
             rows.iter().map(|r| (r.parts.features(), r.case.label == "correct")).collect();
         for fold in 0..5 {

@@ -212,13 +212,17 @@ impl Parts {
 
 impl Calibration {
     /// The map compiled into plumb.
-    pub fn builtin() -> Calibration {
-        serde_json::from_str(include_str!("calibration.json")).unwrap_or_else(|_| Calibration {
-            version: "fallback".into(),
-            features: FEATURES.iter().map(|s| s.to_string()).collect(),
-            weights: vec![-6.0, 0.8, -2.5, -2.0, 0.5, 1.0, 0.0, -2.0],
-            bias: 0.0,
-            fitted_on: String::new(),
+    /// The map compiled into plumb, parsed once per process (it is read on every check).
+    pub fn builtin() -> &'static Calibration {
+        static MAP: std::sync::OnceLock<Calibration> = std::sync::OnceLock::new();
+        MAP.get_or_init(|| {
+            serde_json::from_str(include_str!("calibration.json")).unwrap_or_else(|_| Calibration {
+                version: "fallback".into(),
+                features: FEATURES.iter().map(|s| s.to_string()).collect(),
+                weights: vec![-6.0, 0.8, -2.5, -2.0, 0.5, 1.0, 0.0, -2.0],
+                bias: 0.0,
+                fitted_on: String::new(),
+            })
         })
     }
 
@@ -445,7 +449,7 @@ mod tests {
         let good = Parts { examples_passed: 3, tests_passed: Some(1.0), agreement: Some(0.8), ..Parts::default() };
         let samples: Vec<_> =
             (0..20).map(|i| if i % 2 == 0 { (bad.features(), false) } else { (good.features(), true) }).collect();
-        let cal = Calibration::fit(&samples, &Calibration::builtin(), "test", "toy");
+        let cal = Calibration::fit(&samples, Calibration::builtin(), "test", "toy");
         // A feature the samples never exercise keeps the prior's weight.
         assert_eq!(cal.weights[5], Calibration::builtin().weights[5]);
         assert!(cal.probability(&bad) < 0.2 && cal.probability(&good) > 0.8, "{cal:?}");

@@ -119,6 +119,8 @@ pub(super) fn judge(
     let user_passed: Vec<bool> = verdicts.iter().map(|v| matches!(v, ExampleVerdict::Passed)).collect();
     let mut runs = Vec::new();
     let mut example_behaviour: Vec<Vec<Behaviour>> = Vec::new();
+    // Per candidate, per example: passed (judged once, for the consensus and for the records).
+    let mut example_passed: Vec<Vec<bool>> = Vec::new();
     for &g in &slot.candidate_groups {
         let o = outcomes(g);
         let loaded = o.first().is_some_and(|d| matches!(d, Outcome::Ran(r) if r.exception.is_none()));
@@ -126,14 +128,19 @@ pub(super) fn judge(
             .map(|t| o.get(1 + t).is_some_and(|x| matches!(x, Outcome::Ran(r) if r.exception.is_none())))
             .collect();
         let ex_outcomes = o.get(1 + n_tests..1 + n_tests + examples.len()).unwrap_or(&[]);
+        let passed: Vec<bool> = examples
+            .iter()
+            .zip(ex_outcomes)
+            .map(|(&e, outcome)| {
+                matches!(
+                    crate::judge::judge_example(filename, &function.name, &function.examples[e], outcome),
+                    ExampleVerdict::Passed
+                )
+            })
+            .collect();
         let examples_ok = ex_outcomes.len() == examples.len()
-            && examples.iter().zip(ex_outcomes).zip(&user_passed).all(|((&e, outcome), &user_ok)| {
-                !user_ok
-                    || matches!(
-                        crate::judge::judge_example(filename, &function.name, &function.examples[e], outcome),
-                        ExampleVerdict::Passed
-                    )
-            });
+            && passed.iter().zip(&user_passed).all(|(&ok, &user_ok)| ok || !user_ok);
+        example_passed.push(passed);
         example_behaviour.push(ex_outcomes.iter().map(Behaviour::of).collect());
         let inputs = o.get(1 + n_tests + examples.len()..).unwrap_or(&[]).iter().map(Behaviour::of).collect();
         runs.push(CandidateRun { loaded: loaded && o.len() > n_tests, tests, examples_ok, inputs });
@@ -263,9 +270,11 @@ pub(super) fn judge(
         }
         let mut results = Vec::new();
         for (j, &e) in examples.iter().enumerate() {
-            let (ex, Some(outcome)) = (&function.examples[e], o.get(1 + n_tests + j)) else { continue };
-            let passed =
-                matches!(crate::judge::judge_example(filename, &function.name, ex, outcome), ExampleVerdict::Passed);
+            let (ex, Some(outcome), Some(&passed)) =
+                (&function.examples[e], o.get(1 + n_tests + j), example_passed[k].get(j))
+            else {
+                continue;
+            };
             let test = crate::store::TestRecord {
                 kind: "example".into(),
                 source: ex.source.clone(),

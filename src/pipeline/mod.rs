@@ -92,7 +92,7 @@ impl Settings {
             Some(m) => m.fingerprint(),
             None => "no-model".into(),
         };
-        let calibration = crate::judge::matrix::Calibration::builtin().version;
+        let calibration = &crate::judge::matrix::Calibration::builtin().version;
         format!(
             "{}:{}:{}:{}:{}:{model}:{calibration}",
             crate::sandbox::runtime::runner_hash(),

@@ -241,7 +241,7 @@ impl Engine {
             })
             .collect();
         self.loaded.weights.reset();
-        let batched = !self.device.is_cpu() || self.loaded.weights.fork().is_none();
+        let batched = !self.device.is_cpu() || !self.loaded.weights.can_fork();
         if batched {
             self.generate_batch(&ids, &mut streams, &sampling, sampler, cancel)?;
         } else {
@@ -334,7 +334,7 @@ impl Engine {
         let ids = self.loaded.tokenizer.encode(text, true).map_err(local_error)?;
         let n = n.max(1);
         self.loaded.weights.reset();
-        let batched = !self.device.is_cpu() || self.loaded.weights.fork().is_none();
+        let batched = !self.device.is_cpu() || !self.loaded.weights.can_fork();
         let to_vecs = |l: Tensor| -> Result<Vec<Vec<f32>>, ModelError> { l.to_vec2().map_err(local_error) };
         let started = std::time::Instant::now();
         let rows = if batched { n } else { 1 };

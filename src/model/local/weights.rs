@@ -57,6 +57,11 @@ impl Weights {
         }
     }
 
+    /// Whether [`Weights::fork`] works, without making a copy.
+    pub(crate) fn can_fork(&self) -> bool {
+        !matches!(self, Weights::Qwen2(_))
+    }
+
     pub(crate) fn reset(&mut self) {
         match self {
             Weights::Llama(m) => m.clear_kv_cache(),
