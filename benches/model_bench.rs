@@ -70,11 +70,11 @@ fn main() {
     }
 
     // The whole model step for one function: 8 candidates and CodeT tests (and P(True)).
-    let evidence = plumb::pipeline::ModelEvidence::local(LocalSpec { path, threads, fetch_default: false }, "bench", 8);
+    let evidence = plumb::engine::Coder::local(LocalSpec { path, threads, fetch_default: false }, "bench", 8);
     let text = format!("{PROMPT}    return intervals\n");
     let function = plumb::syntax::parse(&text).functions.remove(0);
     let started = Instant::now();
-    let g = evidence.generate(&function, &text, &plumb::sandbox::Cancel::new()).expect("generation");
+    let g = evidence.generate(&function, &text, &plumb::base::Cancel::new()).expect("generation");
     println!(
         "plumb  8 candidates + tests for one function: {:.1} s ({} candidates parsed, {} tests kept)",
         started.elapsed().as_secs_f64(),

@@ -188,14 +188,22 @@ fn main() {
 
     println!("== the judge beyond the model: 8 candidates x 20 tests + counterexample search ==");
     let url = fake_coder();
-    let evidence = plumb::pipeline::ModelEvidence::remote(&url, "bench-coder", false, 8);
-    let settings = plumb::pipeline::Settings { model: Some(std::sync::Arc::new(evidence)), ..Default::default() };
+    let options = plumb::engine::Options {
+        model_url: Some(url),
+        model_name: Some("bench-coder".into()),
+        model_samples: 8,
+        store: plumb::engine::StoreChoice::Off,
+        ..Default::default()
+    };
     let text = "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return 0 if a == 2 else a + b\n";
-    let doc = plumb::pipeline::Document::from_bytes("m.py", text.as_bytes()).expect("document");
+    let doc = plumb::engine::Document::from_bytes("m.py", text.as_bytes()).expect("document");
     let mut beyond = Vec::new();
     let mut findings = 0;
+    let engine = plumb::engine::Engine::new(options.settings());
     for _ in 0..20 {
-        let r = plumb::pipeline::check_document(&sandbox, &doc, &settings, &cancel);
+        // Nothing cached: the whole matrix and the shrinking run each time.
+        engine.clear_cache();
+        let r = engine.check(&doc, true, &cancel, &mut |_| {}).expect("sandbox");
         beyond.push(r.total_time.saturating_sub(r.model_time));
         findings = r.functions[0].verdict.findings.len();
         assert_eq!(r.functions[0].verdict.evidence.candidates, 8);

@@ -1,4 +1,4 @@
-//! `plumb eval DIR`: the quality harness. Runs the pipeline (the same one `check` runs) over a
+//! `plumb eval DIR`: the quality harness. Runs the engine (the same one `check` runs) over a
 //! labelled set and prints recall on buggy functions (those failing their own examples, and the
 //! subtle ones), the false-alarm rate on correct ones, the AUROC of (1 − confidence) and the
 //! expected calibration error. With `--fit`, fits the calibration map and reports 5-fold
@@ -9,27 +9,57 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::{EvalArgs, model_settings, status};
+use super::{EvalArgs, options, ready_engine, status};
+use crate::base::Cancel;
+use crate::engine::{self, wire::ConfidencePartsV1};
 use crate::judge::matrix::{Calibration, Parts};
 use crate::judge::metrics::{self, Scored};
 use crate::judge::{Severity, Verdict};
-use crate::pipeline::{self, Settings};
-use crate::sandbox::{Cancel, runtime};
 
 #[derive(Debug, Deserialize)]
 struct Manifest {
     cases: Vec<Case>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A labelled function of the set (`labels.json`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 struct Case {
     file: String,
     function: String,
-    label: String,
+    label: Label,
     #[serde(default)]
-    kind: Option<String>,
+    kind: Option<BugKind>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Label {
+    Correct,
+    Buggy,
+}
+
+/// How a buggy function shows its bug.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum BugKind {
+    /// It fails one of its own docstring examples.
+    Example,
+    /// Its examples pass; only other inputs show the bug.
+    Subtle,
+}
+
+/// One line of a saved run (`--cases`, read back by `--cases-in`): format version 1.
+#[derive(Debug, Deserialize, Serialize)]
+struct SavedCase {
+    #[serde(flatten)]
+    case: Case,
+    flagged: bool,
+    confidence: f64,
+    parts: ConfidencePartsV1,
+    #[serde(default)]
+    findings: Vec<String>,
 }
 
 struct Row {
@@ -64,27 +94,23 @@ pub(super) fn run(args: EvalArgs) -> ExitCode {
             }
         };
     }
-    let sandbox = match runtime::load(&mut status) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("plumb: error: could not set up the sandbox runtime: {e:#}");
-            return ExitCode::from(2);
-        }
+    let engine = match ready_engine(options(&args.model)) {
+        Ok(e) => e,
+        Err(code) => return code,
     };
-    let settings = Settings { model: model_settings(&args.model), ..Settings::default() };
-    let model_name = settings.model.as_ref().map(|m| m.name.clone()).unwrap_or_else(|| "none".into());
     let mut by_file: BTreeMap<String, Vec<Case>> = BTreeMap::new();
     for case in manifest.cases {
         by_file.entry(case.file.clone()).or_default().push(case);
     }
     let started = Instant::now();
+    let model_name = engine.model_name().unwrap_or_else(|| "none".into());
     let mut rows: Vec<Row> = Vec::new();
     // Per function, the check's time beyond the model's (sandbox matrix, counterexample search).
     let mut judging_ms: Vec<f64> = Vec::new();
     let total_files = by_file.len();
     for (n, (file, cases)) in by_file.into_iter().enumerate() {
         let path = args.dir.join(&file);
-        let doc = match pipeline::read_document(&path, &file) {
+        let doc = match engine::read_document(&path, &file) {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("plumb: error: {file}: {e}");
@@ -92,7 +118,13 @@ pub(super) fn run(args: EvalArgs) -> ExitCode {
             }
         };
         eprintln!("plumb: eval [{}/{total_files}] {file}", n + 1);
-        let result = pipeline::check_document(&sandbox, &doc, &settings, &Cancel::new());
+        let result = match engine.check(&doc, true, &Cancel::new(), &mut status) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("plumb: error: could not set up the sandbox runtime: {e}");
+                return ExitCode::from(2);
+            }
+        };
         if let Some(e) = &result.model_error {
             eprintln!("plumb: warning: {file}: no model evidence: {e}");
         }
@@ -110,15 +142,14 @@ pub(super) fn run(args: EvalArgs) -> ExitCode {
 }
 
 fn saved_row(line: &str) -> Result<Row, serde_json::Error> {
-    let v: serde_json::Value = serde_json::from_str(line)?;
-    let case: Case = serde_json::from_value(v.clone())?;
-    let parts: Parts = serde_json::from_value(v["parts"].clone())?;
+    let saved: SavedCase = serde_json::from_str(line)?;
+    let parts = Parts::from(saved.parts);
     Ok(Row {
-        case,
-        flagged: v["flagged"].as_bool().unwrap_or(false),
+        case: saved.case,
+        flagged: saved.flagged,
         confidence: Calibration::builtin().probability(&parts),
         parts,
-        findings: serde_json::from_value(v["findings"].clone()).unwrap_or_default(),
+        findings: saved.findings,
     })
 }
 
@@ -134,7 +165,7 @@ fn report(
     if let Some(out) = &args.fit {
         let prior = Calibration::builtin().clone();
         let samples: Vec<([f64; 8], bool)> =
-            rows.iter().map(|r| (r.parts.features(), r.case.label == "correct")).collect();
+            rows.iter().map(|r| (r.parts.features(), r.case.label == Label::Correct)).collect();
         for fold in 0..5 {
             let train: Vec<_> = samples.iter().enumerate().filter(|(i, _)| i % 5 != fold).map(|(_, s)| *s).collect();
             let map = Calibration::fit(&train, &prior, "cv", "");
@@ -160,14 +191,14 @@ fn report(
     let scored: Vec<Scored> = rows
         .iter()
         .zip(&confidences)
-        .map(|(r, &c)| Scored { buggy: r.case.label != "correct", flagged: r.flagged, confidence: c })
+        .map(|(r, &c)| Scored { buggy: r.case.label != Label::Correct, flagged: r.flagged, confidence: c })
         .collect();
     let select = |f: &dyn Fn(&Row) -> bool| -> Vec<&Scored> {
         rows.iter().zip(&scored).filter(|(r, _)| f(r)).map(|(_, s)| s).collect()
     };
-    let example = select(&|r| r.case.label == "buggy" && r.case.kind.as_deref() == Some("example"));
-    let subtle = select(&|r| r.case.label == "buggy" && r.case.kind.as_deref() == Some("subtle"));
-    let correct = select(&|r| r.case.label == "correct");
+    let example = select(&|r| r.case.label == Label::Buggy && r.case.kind == Some(BugKind::Example));
+    let subtle = select(&|r| r.case.label == Label::Buggy && r.case.kind == Some(BugKind::Subtle));
+    let correct = select(&|r| r.case.label == Label::Correct);
     let pct = |v: Option<f64>| v.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "n/a".into());
     let num = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_else(|| "n/a".into());
     let mut out = String::new();
@@ -215,13 +246,15 @@ fn report(
         let lines: String = rows
             .iter()
             .zip(&confidences)
-            .map(|(r, c)| {
-                serde_json::json!({
-                    "file": r.case.file, "function": r.case.function, "label": r.case.label, "kind": r.case.kind,
-                    "flagged": r.flagged, "confidence": c, "parts": r.parts, "findings": r.findings,
-                })
-                .to_string()
-                    + "\n"
+            .map(|(r, &confidence)| {
+                let saved = SavedCase {
+                    case: r.case.clone(),
+                    flagged: r.flagged,
+                    confidence,
+                    parts: ConfidencePartsV1::from(&r.parts),
+                    findings: r.findings.clone(),
+                };
+                serde_json::to_string(&saved).unwrap_or_default() + "\n"
             })
             .collect();
         if let Err(e) = std::fs::write(path, lines) {

@@ -4,11 +4,11 @@
 use std::fmt::Write;
 
 use super::InputProblem;
+use crate::engine::FileReport;
 use crate::judge::{Finding, Severity, Status};
-use crate::pipeline::FileResult;
 use crate::syntax::PositionEncoding;
 
-pub(super) fn render(results: &[FileResult], problems: &[InputProblem]) -> String {
+pub(super) fn render(results: &[FileReport], problems: &[InputProblem]) -> String {
     let mut out = String::new();
     let (mut failing, mut passing, mut unverified) = (0, 0, 0);
     for r in results {
@@ -51,7 +51,7 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
-fn finding(out: &mut String, r: &FileResult, f: &Finding) {
+fn finding(out: &mut String, r: &FileReport, f: &Finding) {
     let start = r.line_index.position(&r.text, f.range.start, PositionEncoding::Utf32);
     let end = r.line_index.position(&r.text, f.range.end, PositionEncoding::Utf32);
     let _ = writeln!(

@@ -1,73 +1,137 @@
 //! `--format json`: the contract other tools rely on (version 1). Lines and characters are 0-based;
-//! characters count UTF-16 code units, as LSP does.
+//! characters count UTF-16 code units, as LSP does. The document is made of the explicit types
+//! below, converted here from the engine's reports: a renamed internal field changes nothing.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::InputProblem;
+use crate::engine::FileReport;
+use crate::engine::wire::{self, ConfidencePartsV1, JSON_VERSION};
 use crate::judge::Finding;
-use crate::pipeline::FileResult;
 use crate::syntax::{PositionEncoding, TextRange};
 
-pub(super) fn render(results: &[FileResult], problems: &[InputProblem]) -> String {
-    let files: Vec<Value> = results.iter().map(file).collect();
-    let mut errors: Vec<Value> = problems.iter().map(|p| json!({"path": p.path, "message": p.message})).collect();
+#[derive(Serialize)]
+struct DocumentV1 {
+    version: u32,
+    files: Vec<FileV1>,
+    errors: Vec<ErrorV1>,
+}
+
+#[derive(Serialize)]
+struct ErrorV1 {
+    path: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct FileV1 {
+    path: String,
+    functions: Vec<FunctionV1>,
+}
+
+#[derive(Serialize)]
+struct PositionV1 {
+    line: u32,
+    character: u32,
+}
+
+#[derive(Serialize)]
+struct RangeV1 {
+    start: PositionV1,
+    end: PositionV1,
+}
+
+#[derive(Serialize)]
+struct EvidenceV1 {
+    examples: u32,
+    user_tests: u32,
+    generated_tests: u32,
+    candidates: u32,
+    model: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FunctionV1 {
+    name: String,
+    qualified_name: String,
+    range: RangeV1,
+    status: &'static str,
+    confidence: Option<f64>,
+    confidence_parts: Option<ConfidencePartsV1>,
+    evidence: EvidenceV1,
+    findings: Vec<FindingV1>,
+}
+
+#[derive(Serialize)]
+struct FindingV1 {
+    kind: &'static str,
+    severity: &'static str,
+    message: String,
+    range: RangeV1,
+    feedback: String,
+}
+
+pub(super) fn render(results: &[FileReport], problems: &[InputProblem]) -> String {
+    let files = results.iter().map(file).collect();
+    let mut errors: Vec<ErrorV1> =
+        problems.iter().map(|p| ErrorV1 { path: p.path.clone(), message: p.message.clone() }).collect();
     for r in results {
         for issue in &r.module_issues {
             let at = r.line_index.position(&r.text, issue.range.start, PositionEncoding::Utf32);
-            errors.push(json!({
-                "path": r.path,
-                "message": format!("{}:{}: {}", at.line + 1, at.character + 1, issue.message),
-            }));
+            errors.push(ErrorV1 {
+                path: r.path.clone(),
+                message: format!("{}:{}: {}", at.line + 1, at.character + 1, issue.message),
+            });
         }
     }
-    let doc = json!({"version": 1, "files": files, "errors": errors});
+    let doc = DocumentV1 { version: JSON_VERSION, files, errors };
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
     out.push('\n');
     out
 }
 
-fn range(r: &FileResult, range: TextRange) -> Value {
+fn range(r: &FileReport, range: TextRange) -> RangeV1 {
     let start = r.line_index.position(&r.text, range.start, PositionEncoding::Utf16);
     let end = r.line_index.position(&r.text, range.end, PositionEncoding::Utf16);
-    json!({
-        "start": {"line": start.line, "character": start.character},
-        "end": {"line": end.line, "character": end.character},
-    })
+    RangeV1 {
+        start: PositionV1 { line: start.line, character: start.character },
+        end: PositionV1 { line: end.line, character: end.character },
+    }
 }
 
-fn finding(r: &FileResult, f: &Finding) -> Value {
-    json!({
-        "kind": f.kind.as_str(),
-        "severity": f.severity,
-        "message": f.message,
-        "range": range(r, f.range),
-        "feedback": f.feedback,
-    })
+fn finding(r: &FileReport, f: &Finding) -> FindingV1 {
+    FindingV1 {
+        kind: f.kind.as_str(),
+        severity: wire::severity(f.severity),
+        message: f.message.clone(),
+        range: range(r, f.range),
+        feedback: f.feedback.clone(),
+    }
 }
 
-fn file(r: &FileResult) -> Value {
-    let functions: Vec<Value> = r
+fn file(r: &FileReport) -> FileV1 {
+    let functions = r
         .functions
         .iter()
         .map(|f| {
             let v = &f.verdict;
-            json!({
-                "name": f.function.name,
-                "qualified_name": f.function.qualified_name,
-                "range": range(r, f.function.range),
-                "status": v.status,
-                "confidence": v.confidence.map(|c| (c * 1000.0).round() / 1000.0),
-                "confidence_parts": v.parts,
-                "evidence": {
-                    "examples": v.evidence.examples,
-                    "user_tests": v.evidence.user_tests,
-                    "generated_tests": v.evidence.generated_tests,
-                    "candidates": v.evidence.candidates,
-                    "model": v.evidence.model,
+            FunctionV1 {
+                name: f.function.name.clone(),
+                qualified_name: f.function.qualified_name.clone(),
+                range: range(r, f.function.range),
+                status: wire::status(v.status),
+                confidence: v.confidence.map(|c| (c * 1000.0).round() / 1000.0),
+                confidence_parts: v.parts.as_ref().map(ConfidencePartsV1::from),
+                evidence: EvidenceV1 {
+                    examples: v.evidence.examples,
+                    user_tests: v.evidence.user_tests,
+                    generated_tests: v.evidence.generated_tests,
+                    candidates: v.evidence.candidates,
+                    model: v.evidence.model.clone(),
                 },
-                "findings": v.findings.iter().map(|x| finding(r, x)).collect::<Vec<_>>(),
-            })
+                findings: v.findings.iter().map(|x| finding(r, x)).collect(),
+            }
         })
         .collect();
-    json!({"path": r.path, "functions": functions})
+    FileV1 { path: r.path.clone(), functions }
 }

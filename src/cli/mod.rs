@@ -1,5 +1,6 @@
-//! The command line: the only module that prints. `plumb check` runs the pipeline over files and
-//! renders the results for people (rustc/ruff style) or tools (JSON, a versioned contract).
+//! The command line: the only module that prints. It parses the command line (the binary's `main`
+//! then starts this face or the language server); `plumb check` runs the engine over files and
+//! renders the reports for people (rustc/ruff style) or tools (JSON, a versioned contract).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod discover;
@@ -12,23 +13,36 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::pipeline::{self, FileResult, Settings};
-use crate::sandbox::{Cancel, Limits, runtime};
+use crate::base::Cancel;
+use crate::engine::{self, Engine, FileReport, Options, StoreChoice};
 use crate::store;
 
 #[derive(Parser, Debug)]
 #[command(name = "plumb", version, about = "Runs the Python you are writing and shows, with proof, where it is wrong")]
 struct Args {
     #[command(subcommand)]
-    command: Command,
+    command: Cmd,
 }
 
+/// A parsed command line.
+pub enum Parsed {
+    /// `plumb lsp`: start the language server.
+    Lsp,
+    /// A command this face runs.
+    Command(Command),
+    /// Nothing to run (help, version, a usage error already printed): exit with this code.
+    Exit(ExitCode),
+}
+
+/// A command of the CLI face, ready to [`run`].
+#[derive(Debug)]
+pub struct Command(Cmd);
+
 #[derive(Subcommand, Debug)]
-enum Command {
+enum Cmd {
     /// Check Python files: run every function's docstring examples in the sandbox and report.
     Check(CheckArgs),
     /// Build and precompile the sandbox runtime and fetch the default model now (`check` does
@@ -54,8 +68,8 @@ struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// Wall-clock limit for one example, in milliseconds.
-    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    /// Wall-clock limit for one example, in milliseconds (10 to 60000).
+    #[arg(long, default_value_t = 2000, value_name = "MS", value_parser = clap::value_parser!(u64).range(engine::TIMEOUT_MS))]
     timeout: u64,
     /// Where to record executions as training data (default: $PLUMB_STORE, else
     /// ~/.local/share/plumb/store.sqlite3).
@@ -67,7 +81,7 @@ struct CheckArgs {
     #[command(flatten)]
     model: ModelArgs,
     /// Memory limit for the sandboxed interpreter, in MiB.
-    #[arg(long, default_value_t = 256, value_name = "MIB", value_parser = clap::value_parser!(u64).range(32..=1024))]
+    #[arg(long, default_value_t = 256, value_name = "MIB", value_parser = clap::value_parser!(u64).range(engine::MEMORY_MB))]
     memory: u64,
 }
 
@@ -95,7 +109,7 @@ struct ModelArgs {
     #[arg(long)]
     model_chat: bool,
     /// Samples per function.
-    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(i64::from(*engine::SAMPLES.start())..=i64::from(*engine::SAMPLES.end())))]
     model_samples: u32,
 }
 
@@ -112,7 +126,7 @@ struct EvalArgs {
     /// Write one JSON line per case (features, confidence, findings) here.
     #[arg(long, value_name = "PATH")]
     cases: Option<PathBuf>,
-    /// Read the cases written by an earlier `--cases` run instead of running the pipeline (to
+    /// Read the cases written by an earlier `--cases` run instead of running the engine (to
     /// refit the calibration map without asking the model again).
     #[arg(long, value_name = "PATH")]
     cases_in: Option<PathBuf>,
@@ -163,36 +177,46 @@ pub(crate) struct InputProblem {
     pub(crate) fatal: bool,
 }
 
-pub fn main() -> ExitCode {
-    let args = match Args::try_parse() {
-        Ok(a) => a,
+/// Parses the command line; help, version and usage errors are printed here.
+pub fn parse() -> Parsed {
+    match Args::try_parse() {
+        Ok(Args { command: Cmd::Lsp { .. } }) => Parsed::Lsp,
+        Ok(a) => Parsed::Command(Command(a.command)),
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            Parsed::Exit(if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS })
         }
-    };
-    match args.command {
-        Command::Setup => {
-            if let Err(e) = runtime::load(&mut status) {
-                eprintln!("plumb: error: could not set up the sandbox runtime: {e:#}");
-                return ExitCode::from(2);
-            }
-            eprintln!("plumb: sandbox runtime ready in {}", runtime::cache_dir().display());
-            match crate::model::ensure_default_model(&mut status) {
-                Ok(path) => {
-                    eprintln!("plumb: default model ready at {}", path.display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("plumb: error: could not install the default model: {e:#}");
-                    ExitCode::from(2)
-                }
-            }
+    }
+}
+
+/// Runs a command of this face.
+pub fn run(command: Command) -> ExitCode {
+    match command.0 {
+        Cmd::Setup => setup(),
+        Cmd::Check(check) => run_check(check),
+        Cmd::Export(args) => run_export(args),
+        Cmd::Eval(args) => eval::run(args),
+        // `parse` hands `lsp` to the binary, which starts the other face.
+        Cmd::Lsp { .. } => ExitCode::from(2),
+    }
+}
+
+fn setup() -> ExitCode {
+    let engine = Engine::new(engine::Settings::default());
+    if let Err(e) = engine.sandbox(&mut status) {
+        eprintln!("plumb: error: could not set up the sandbox runtime: {e}");
+        return ExitCode::from(2);
+    }
+    eprintln!("plumb: sandbox runtime ready in {}", crate::base::cache_dir().display());
+    match crate::model::ensure_default_model(&mut status) {
+        Ok(path) => {
+            eprintln!("plumb: default model ready at {}", path.display());
+            ExitCode::SUCCESS
         }
-        Command::Check(check) => run_check(check),
-        Command::Export(args) => run_export(args),
-        Command::Eval(args) => eval::run(args),
-        Command::Lsp { .. } => crate::lsp::run_stdio(),
+        Err(e) => {
+            eprintln!("plumb: error: could not install the default model: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -200,56 +224,55 @@ fn status(message: &str) {
     eprintln!("plumb: {message}");
 }
 
-/// The model the flags (or `$PLUMB_MODEL`) choose; problems are warnings, never fatal.
-fn model_settings(args: &ModelArgs) -> Option<std::sync::Arc<pipeline::ModelEvidence>> {
-    if let Some(url) = &args.model_url {
-        let name = args.model.clone().unwrap_or_default();
-        return Some(std::sync::Arc::new(pipeline::ModelEvidence::remote(
-            url,
-            &name,
-            args.model_chat,
-            args.model_samples,
-        )));
+/// The options the flags (or `$PLUMB_MODEL`) choose.
+fn options(args: &ModelArgs) -> Options {
+    Options {
+        model_url: args.model_url.clone(),
+        model_name: args.model.clone(),
+        model_chat: args.model_chat,
+        local_model: args.local_model.clone(),
+        no_model: args.no_model,
+        model_threads: args.model_threads,
+        model_samples: args.model_samples,
+        store: StoreChoice::Off,
+        ..Options::default()
     }
-    if args.no_model {
-        return None;
-    }
-    let choice = args.local_model.clone().unwrap_or_else(pipeline::ModelEvidence::choice_from_env);
-    match pipeline::ModelEvidence::local_choice(&choice, args.model_samples, args.model_threads, &mut status) {
-        Ok(m) => m.map(std::sync::Arc::new),
+}
+
+/// An engine for these settings with its sandbox and model ready; a model that cannot be used is
+/// a warning, a sandbox that cannot be built an error.
+fn ready_engine(options: Options) -> Result<Engine, ExitCode> {
+    let engine = Engine::new(options.settings());
+    match engine.prepare(&mut status) {
+        Ok(Some(problem)) => eprintln!("plumb: warning: no model evidence: {problem}"),
+        Ok(None) => {}
         Err(e) => {
-            eprintln!("plumb: warning: no model evidence: {e}");
-            None
+            eprintln!("plumb: error: could not set up the sandbox runtime: {e}");
+            return Err(ExitCode::from(2));
         }
     }
+    Ok(engine)
 }
 
 fn run_check(args: CheckArgs) -> ExitCode {
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let (files, mut problems) = discover::python_files(&paths);
-    let mut settings = Settings {
-        limits: Limits {
-            case_deadline: Duration::from_millis(args.timeout.max(1)),
-            memory_bytes: (args.memory as usize) << 20,
-            ..Limits::default()
-        },
-        ..Settings::default()
+    let store = match (&args.store, args.no_store) {
+        (_, true) => StoreChoice::Off,
+        (Some(p), false) => StoreChoice::At(p.clone()),
+        (None, false) => StoreChoice::Default,
     };
+    let options = Options { timeout_ms: args.timeout, memory_mb: args.memory, store, ..options(&args.model) };
+    let mut results: Vec<FileReport> = Vec::new();
+    let mut engine = None;
     if !files.is_empty() {
-        settings.model = model_settings(&args.model);
-    }
-    let mut results: Vec<FileResult> = Vec::new();
-    if !files.is_empty() {
-        let sandbox = match runtime::load(&mut status) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("plumb: error: could not set up the sandbox runtime: {e:#}");
-                return ExitCode::from(2);
-            }
+        let ready = match ready_engine(options) {
+            Ok(e) => engine.insert(e),
+            Err(code) => return code,
         };
         let docs: Vec<_> = files
             .iter()
-            .filter_map(|(path, shown)| match pipeline::read_document(path, shown) {
+            .filter_map(|(path, shown)| match engine::read_document(path, shown) {
                 Ok(doc) => Some(doc),
                 Err(e) => {
                     problems.push(InputProblem { path: shown.clone(), message: e.to_string(), fatal: true });
@@ -268,18 +291,25 @@ fn run_check(args: CheckArgs) -> ExitCode {
         let out = Mutex::new(Vec::new());
         let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(docs.len()).max(1);
         let cancel = Cancel::new();
+        let failed = Mutex::new(None);
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|| {
                     loop {
                         let i = next.fetch_add(1, Ordering::SeqCst);
                         let Some(doc) = docs.get(i) else { break };
-                        let result = pipeline::check_document(&sandbox, doc, &settings, &cancel);
-                        out.lock().unwrap_or_else(|p| p.into_inner()).push((i, result));
+                        match ready.check(doc, true, &cancel, &mut status) {
+                            Ok(result) => out.lock().unwrap_or_else(|p| p.into_inner()).push((i, result)),
+                            Err(e) => *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e),
+                        }
                     }
                 });
             }
         });
+        if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            eprintln!("plumb: error: could not set up the sandbox runtime: {e}");
+            return ExitCode::from(2);
+        }
         let mut done = out.into_inner().unwrap_or_else(|p| p.into_inner());
         done.sort_by_key(|(i, _)| *i);
         results = done.into_iter().map(|(_, r)| r).collect();
@@ -301,30 +331,20 @@ fn run_check(args: CheckArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     drop(stdout);
-    // Recording happens after the report is out: it never delays what the user reads.
-    if !args.no_store {
-        record(args.store.clone().or_else(store::default_path), &results);
+    // Recording happens after the report is out: it never delays what the user reads. A store
+    // that cannot be written is a warning: it never changes the check's result.
+    if let Some(engine) = &engine {
+        let records: Vec<_> = results.iter().flat_map(|r| r.records.iter().cloned()).collect();
+        if let Err(e) = engine.recorder().write_now(&records) {
+            eprintln!("plumb: warning: {e}");
+        }
     }
     if problems.iter().any(|p| p.fatal) {
         ExitCode::from(2)
-    } else if results.iter().any(FileResult::failing) {
+    } else if results.iter().any(FileReport::failing) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// Writes the executions of a check to the store. A store that cannot be written is a warning:
-/// it never changes the check's result.
-fn record(path: Option<PathBuf>, results: &[FileResult]) {
-    let Some(path) = path else { return };
-    let records: Vec<_> = results.iter().flat_map(|r| r.records.iter().cloned()).collect();
-    if records.is_empty() {
-        return;
-    }
-    let written = store::Store::open(&path).and_then(|mut s| s.write(&records, &[]));
-    if let Err(e) = written {
-        eprintln!("plumb: warning: could not record {} executions in {}: {e:#}", records.len(), path.display());
     }
 }
 

@@ -2,7 +2,7 @@
 //! text goes to the editor and to the training store (LeTI), so it must be deterministic: no
 //! timings, no host paths, no terminal escapes.
 
-use crate::sandbox::Ran;
+use crate::evidence::Ran;
 use crate::syntax::Example;
 
 /// The first line of a snippet, trimmed and clipped for one-line messages.

@@ -1,10 +1,10 @@
 //! The execution matrix (CodeT dual agreement), counterexamples and the confidence that a function
-//! is correct. Pure: the pipeline hands in what the sandbox observed.
+//! is correct. Pure: it reads what the sandbox observed, handed in by the engine.
 
 use serde::Serialize;
 
 use super::{Finding, FindingKind, Severity, feedback};
-use crate::sandbox::Outcome;
+use crate::evidence::Outcome;
 use crate::syntax::TextRange;
 
 /// What a piece of code did on one call.
@@ -54,7 +54,7 @@ pub struct CandidateRun {
 /// CodeT's best group: candidates passing exactly the same tests, scored
 /// `tests passed × sqrt(candidates)`. Only candidates that load and pass the docstring's examples
 /// (where the user's function passes them) take part: the examples are ground truth.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Consensus {
     pub members: Vec<usize>,
     /// The tests the group passes: the surviving tests (the rest are discarded as wrong).
@@ -63,6 +63,30 @@ pub struct Consensus {
     /// Candidates that loaded and passed the examples.
     pub eligible: usize,
     pub total: usize,
+}
+
+/// How much a consensus may say. The one rule: a consensus is `Strong` when it holds at least half
+/// of the eligible candidates (and at least two), `Decisive` when it is strong with three members
+/// or more; `Weak` otherwise. Its findings are warnings when strong, hints when weak; only a
+/// decisive one may call the user's own example wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Strength {
+    Weak,
+    Strong,
+    Decisive,
+}
+
+impl Consensus {
+    pub fn strength(&self) -> Strength {
+        let members = self.members.len();
+        if members * 2 < self.eligible.max(2) {
+            Strength::Weak
+        } else if members >= 3 {
+            Strength::Decisive
+        } else {
+            Strength::Strong
+        }
+    }
 }
 
 pub fn consensus(candidates: &[CandidateRun]) -> Option<Consensus> {
@@ -130,7 +154,7 @@ pub struct Counterexample {
 }
 
 /// The named parts of the confidence, shown in findings' data and the JSON.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Parts {
     /// A failing example (or crash) was executed: hard evidence.
     pub verified_failure: bool,
@@ -145,7 +169,6 @@ pub struct Parts {
     pub p_true: Option<f64>,
     /// Share of the differential inputs (neighbours of the examples' arguments) on which the
     /// function raises an exception it does not raise on purpose (`raise X` in its body).
-    #[serde(default)]
     pub neighbour_raises: Option<f64>,
 }
 
@@ -268,23 +291,20 @@ impl Calibration {
 
 /// What the model's evidence says about one function.
 pub struct ModelFacts<'a> {
-    pub function: &'a str,
+    /// Where the findings go (the function's name).
     pub range: TextRange,
     pub tests: &'a [String],
     /// The user's function on each generated test.
     pub user_tests: &'a [&'a Outcome],
-    pub candidates: &'a [CandidateRun],
-    pub consensus: Option<&'a Consensus>,
+    pub consensus: &'a Consensus,
     pub counterexample: Option<&'a Counterexample>,
 }
 
 /// `test_failed` findings for surviving tests the user's function fails, and the counterexample.
-/// Severity follows the strength of the consensus: a warning when at least half the candidates
-/// that passed the examples agree (and at least two), else a hint.
+/// Severity follows the [`Strength`] of the consensus: a warning when strong, else a hint.
 pub fn model_findings(facts: &ModelFacts<'_>) -> Vec<Finding> {
-    let Some(c) = facts.consensus else { return Vec::new() };
-    let strong = c.members.len() * 2 >= c.eligible.max(2);
-    let severity = if strong { Severity::Warning } else { Severity::Hint };
+    let c = facts.consensus;
+    let severity = if c.strength() >= Strength::Strong { Severity::Warning } else { Severity::Hint };
     let mut out = Vec::new();
     if let Some(cx) = facts.counterexample {
         let message = format!(
@@ -341,7 +361,6 @@ pub fn model_findings(facts: &ModelFacts<'_>) -> Vec<Finding> {
             break;
         }
     }
-    let _ = facts.function;
     out
 }
 
@@ -407,10 +426,10 @@ mod tests {
             total: 3,
             tests: 1,
         };
-        let failing = Outcome::Ran(Box::new(crate::sandbox::Ran {
+        let failing = Outcome::Ran(Box::new(crate::evidence::Ran {
             stdout: String::new(),
             value: None,
-            exception: Some(crate::sandbox::ExceptionInfo {
+            exception: Some(crate::evidence::ExceptionInfo {
                 exc_type: "AssertionError".into(),
                 module: String::new(),
                 message: String::new(),
@@ -427,12 +446,10 @@ mod tests {
         let tests = vec!["assert f([3, 1]) == 3".to_string()];
         let user_tests = [&failing];
         let facts = ModelFacts {
-            function: "f",
             range: TextRange::new(0, 1),
             tests: &tests,
             user_tests: &user_tests,
-            candidates: &c,
-            consensus: Some(&k),
+            consensus: &k,
             counterexample: Some(&cx),
         };
         let f = model_findings(&facts);

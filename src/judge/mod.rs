@@ -6,28 +6,25 @@
 //! expected output asserting `True`.
 
 mod feedback;
-pub mod inputs;
 pub mod matrix;
 pub mod metrics;
+mod verdict;
 
-use serde::Serialize;
-
-use crate::sandbox::{Class, Outcome, Ran};
+use crate::evidence::{Class, Outcome, Ran};
 use crate::syntax::{Example, TextRange};
 use feedback::Got;
 
 pub use feedback::first_line;
+pub use verdict::{CandidateResult, Judgement, SHRINK_ROUNDS, SHRINK_WIDTH, Subject, judge, next_shrink};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Failing,
     Passing,
     Unverified,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Error,
     Warning,
@@ -35,8 +32,7 @@ pub enum Severity {
     Hint,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FindingKind {
     ExampleFailed,
     TestFailed,
@@ -71,7 +67,7 @@ impl FindingKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub kind: FindingKind,
     pub severity: Severity,
@@ -84,7 +80,7 @@ pub struct Finding {
 }
 
 /// Evidence counted for a function.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EvidenceCounts {
     pub examples: u32,
     pub user_tests: u32,
@@ -93,7 +89,7 @@ pub struct EvidenceCounts {
     pub model: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     pub status: Status,
     /// Probability that the function is correct; `None` until a calibrated map exists for the
@@ -110,7 +106,7 @@ pub struct Verdict {
 }
 
 /// A verified replacement for the function.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Fix {
     pub source: String,
     /// Surviving generated tests it passes, of all generated tests.
@@ -274,7 +270,7 @@ fn expectation(example: &Example) -> String {
 }
 
 /// Example verdicts (in order) → the function's verdict.
-pub fn judge_examples(verdicts: Vec<ExampleVerdict>, mut extra: Vec<Finding>) -> Verdict {
+fn judge_examples(verdicts: Vec<ExampleVerdict>, mut extra: Vec<Finding>) -> Verdict {
     let mut findings = Vec::new();
     let mut judged = 0;
     for v in verdicts {

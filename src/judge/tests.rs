@@ -1,7 +1,7 @@
 //! The judge on hand-made outcomes: no sandbox, no wasmtime.
 
 use super::*;
-use crate::sandbox::{ExceptionInfo, Shown};
+use crate::evidence::{ExceptionInfo, Shown};
 
 fn example(source: &str, want: &str) -> Example {
     Example {
@@ -184,4 +184,306 @@ fn function_status_from_example_verdicts() {
     let v = judge_examples(vec![], vec![]);
     assert_eq!(v.status, Status::Unverified);
     assert_eq!(v.confidence, None);
+}
+
+/// The whole verdict over hand-built evidence, rust-analyzer style: a function, a matrix written
+/// as a small fixture, and the verdict rendered as text.
+mod verdicts {
+    use expect_test::{Expect, expect};
+
+    use super::*;
+    use crate::evidence::inputs::calls_in;
+    use crate::evidence::{Cells, FunctionEvidence, Proposals, ShrinkRound};
+    use crate::judge::matrix::Calibration;
+    use crate::judge::{judge as verdict_of, next_shrink};
+    use crate::syntax::Function;
+
+    const ADD: &str = "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return a + b\n";
+
+    /// One cell: `=v` returned (printed) v, `P` ran clean, `F` failed an assert, `!E` raised E,
+    /// `T` timed out, `-` never ran.
+    fn cell(text: &str, want: Option<&str>) -> Option<Outcome> {
+        let clean = |stdout: String| {
+            let text_match = want.map(|w| w == stdout);
+            Outcome::Ran(Box::new(Ran { text_match, ..ran(&stdout, None) }))
+        };
+        Some(match text {
+            "-" => return None,
+            "P" => clean(String::new()),
+            "T" => Outcome::Timeout { after_ms: 300 },
+            "F" => Outcome::Ran(Box::new(Ran {
+                expected: Some("?".into()),
+                actual: Some("?".into()),
+                ..raised("AssertionError", "", None)
+            })),
+            t if t.starts_with('!') => Outcome::Ran(Box::new(raised(&t[1..], "boom", None))),
+            t if t.starts_with('=') => clean(format!("{}\n", &t[1..])),
+            other => panic!("unknown cell {other:?}"),
+        })
+    }
+
+    /// `tests a | b`, `inputs f(1) | f(2)`, then `user` and `cand` rows of segments
+    /// `ex …`, `tests …`, `inputs …`, `def …`.
+    fn evidence(function: &Function, fixture: &str) -> FunctionEvidence {
+        let mut tests = Vec::new();
+        let mut inputs = Vec::new();
+        let mut rows: Vec<(bool, Cells)> = Vec::new();
+        let examples: Vec<usize> = (0..function.examples.len()).collect();
+        for line in fixture.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let (head, rest) = line.split_once(' ').unwrap_or((line, ""));
+            match head {
+                "tests" => tests = rest.split('|').map(|t| format!("assert {}", t.trim())).collect(),
+                "inputs" => inputs = rest.split('|').map(|c| calls_in(c.trim(), &function.name).remove(0)).collect(),
+                "user" | "cand" => {
+                    let mut cells = Cells::new(examples.len(), tests.len(), inputs.len());
+                    if head == "cand" {
+                        cells.definition = cell("P", None);
+                    }
+                    for segment in rest.split('|') {
+                        let mut words = segment.split_whitespace();
+                        let column = words.next().unwrap();
+                        let values: Vec<&str> = words.collect();
+                        match column {
+                            "def" => cells.definition = cell(values[0], None),
+                            "ex" => {
+                                for (k, v) in values.iter().enumerate() {
+                                    cells.examples[k] = cell(v, Some(function.examples[k].want.as_str()));
+                                }
+                            }
+                            "tests" => cells.tests = values.iter().map(|v| cell(v, None)).collect(),
+                            "inputs" => cells.inputs = values.iter().map(|v| cell(v, None)).collect(),
+                            other => panic!("unknown column {other:?}"),
+                        }
+                    }
+                    rows.push((head == "user", cells));
+                }
+                other => panic!("unknown fixture line {other:?}"),
+            }
+        }
+        let candidates: Vec<Cells> = rows.iter().filter(|(u, _)| !u).map(|(_, c)| c.clone()).collect();
+        let proposals = (!candidates.is_empty() || !tests.is_empty()).then(|| Proposals {
+            model: "m".into(),
+            tests: tests.clone(),
+            candidates: (0..candidates.len())
+                .map(|k| format!("def {}(a, b):\n    return {k}\n", function.name))
+                .collect(),
+            p_true: None,
+        });
+        let mut e = FunctionEvidence::new(examples, proposals, inputs);
+        if let Some((_, user)) = rows.iter().find(|(u, _)| *u) {
+            e.user = user.clone();
+        }
+        e.candidates = candidates;
+        e
+    }
+
+    fn render(j: &Judgement) -> String {
+        let v = &j.verdict;
+        let mut out = format!("status {:?}", v.status).to_lowercase();
+        if let Some(p) = &v.parts {
+            let opt = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.2}"));
+            out += &format!(
+                "\nparts examples_passed={} tests_passed={} agreement={} counterexample={} verified_failure={}",
+                p.examples_passed,
+                opt(p.tests_passed),
+                opt(p.agreement),
+                p.counterexample,
+                p.verified_failure
+            );
+        }
+        for f in &v.findings {
+            out += &format!("\n{:?} {}: {}", f.severity, f.kind.as_str(), f.message).to_lowercase();
+        }
+        if let Some(t) = &v.counterexample_test {
+            out += &format!("\ntest {t}");
+        }
+        if let Some(fix) = &v.fix {
+            out += &format!("\nfix passes {} of {}", fix.passes, fix.of);
+        }
+        out + "\n"
+    }
+
+    #[track_caller]
+    fn check(source: &str, fixture: &str, expect: Expect) {
+        let function = &crate::syntax::parse(source).functions[0];
+        let subject = Subject { path: "m.py", function, source };
+        let e = evidence(function, fixture);
+        expect.assert_eq(&render(&verdict_of(subject, &e, Calibration::builtin())));
+    }
+
+    #[test]
+    fn a_strong_consensus_warns_and_a_weak_one_hints() {
+        // Three of four agree (strong): warnings, a counterexample on the smallest input.
+        check(
+            "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return 0 if a == 2 else a + b\n",
+            "tests add(2, 2) == 4 | add(1, 2) == 3
+             inputs add(2, 3) | add(2, 0) | add(1, 1)
+             user ex =2 | tests F P | inputs =0 =0 =2
+             cand ex =2 | tests P P | inputs =5 =2 =2
+             cand ex =2 | tests P P | inputs =5 =2 =2
+             cand ex =2 | tests P P | inputs =5 =2 =2
+             cand ex =2 | tests F F | inputs =6 =2 =2",
+            expect![[r#"
+                status passing
+                parts examples_passed=1 tests_passed=0.50 agreement=0.75 counterexample=true verified_failure=false
+                warning counterexample: `add(2, 0)` returns 0; 3 of 4 candidate solutions and 2 generated tests say 2
+                warning test_failed: generated test `assert add(2, 2) == 4` fails (got ?, expected ?); 3 of 4 candidate solutions pass it
+                test assert add(2, 0) == 2
+                fix passes 2 of 2
+            "#]],
+        );
+        // Two of five agree and three are scattered: the best group is weak, findings are hints.
+        check(
+            ADD,
+            "tests add(1, 2) == 3
+             inputs add(2, 3)
+             user ex =2 | tests P | inputs =5
+             cand ex =2 | tests P | inputs =6
+             cand ex =2 | tests P | inputs =6
+             cand ex =2 | tests F | inputs =7
+             cand ex =2 | tests F | inputs =8
+             cand ex =2 | tests F | inputs =9",
+            expect![[r#"
+                status passing
+                parts examples_passed=1 tests_passed=1.00 agreement=0.40 counterexample=true verified_failure=false
+                hint counterexample: `add(2, 3)` returns 5; 2 of 5 candidate solutions and 1 generated tests say 6
+                test assert add(2, 3) == 6
+                fix passes 1 of 1
+            "#]],
+        );
+    }
+
+    #[test]
+    fn only_a_decisive_consensus_calls_an_example_wrong() {
+        let wrong_example = "def add(a, b):\n    \"\"\"\n    >>> add(2, 2)\n    5\n    \"\"\"\n    return a + b\n";
+        // Three candidates give what the function gives: the example is suspect, not the function.
+        check(
+            wrong_example,
+            "tests add(1, 2) == 3
+             user ex =4 | tests P
+             cand ex =4 | tests P
+             cand ex =4 | tests P
+             cand ex =4 | tests P",
+            expect![[r#"
+                status unverified
+                parts examples_passed=0 tests_passed=1.00 agreement=1.00 counterexample=false verified_failure=false
+                warning example_suspect: the example looks wrong: `add(2, 2)` gives the same here and in 3 of 3 candidate solutions, not what the example expects
+            "#]],
+        );
+        // Two agreeing candidates are strong but not decisive: the failing example stands.
+        check(
+            wrong_example,
+            "tests add(1, 2) == 3
+             user ex =4 | tests P
+             cand ex =4 | tests P
+             cand ex =4 | tests P",
+            expect![[r#"
+                status failing
+                parts examples_passed=0 tests_passed=1.00 agreement=1.00 counterexample=false verified_failure=true
+                error example_failed: `add(2, 2)` printed "4", expected 5
+            "#]],
+        );
+    }
+
+    #[test]
+    fn consensus_ties_go_to_the_first_group_and_loners_make_none() {
+        // No generated tests: candidates group by what they return. Two groups of two score the
+        // same; the group of the first candidate wins, and the function disagrees with it.
+        check(
+            ADD,
+            "inputs add(0, 5)
+             user ex =2 | inputs =7
+             cand ex =2 | inputs =5
+             cand ex =2 | inputs =5
+             cand ex =2 | inputs =7
+             cand ex =2 | inputs =7",
+            expect![[r#"
+                status passing
+                parts examples_passed=1 tests_passed=- agreement=0.50 counterexample=true verified_failure=false
+                warning counterexample: `add(0, 5)` returns 7; 2 of 4 candidate solutions say 5
+                test assert add(0, 5) == 5
+                fix passes 0 of 0
+            "#]],
+        );
+        // Candidates that fail an example the function passes, or do not load, take no part.
+        check(
+            ADD,
+            "tests add(1, 2) == 3
+             inputs add(0, 5)
+             user ex =2 | tests P | inputs =5
+             cand ex =3 | tests P | inputs =6
+             cand ex =3 | tests P | inputs =6
+             cand def !SyntaxError | ex - | tests - | inputs -
+             cand ex =2 | tests P | inputs =6",
+            expect![[r#"
+                status passing
+                parts examples_passed=1 tests_passed=- agreement=- counterexample=false verified_failure=false
+            "#]],
+        );
+    }
+
+    #[test]
+    fn no_examples_but_every_surviving_test_passes_is_passing() {
+        check(
+            "def add(a, b):\n    return a + b\n",
+            "tests add(1, 2) == 3 | add(0, 0) == 0
+             user tests P P
+             cand tests P P
+             cand tests P P",
+            expect![[r#"
+                status passing
+                parts examples_passed=0 tests_passed=1.00 agreement=1.00 counterexample=false verified_failure=false
+            "#]],
+        );
+        // Without model evidence and without examples: unverified, no confidence.
+        check(
+            "def add(a, b):\n    return a + b\n",
+            "",
+            expect![[r#"
+            status unverified
+        "#]],
+        );
+    }
+
+    #[test]
+    fn shrinking_accepts_only_inputs_every_member_agrees_on() {
+        let source =
+            "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return 0 if a == 2 else a + b\n";
+        let function = &crate::syntax::parse(source).functions[0];
+        let subject = Subject { path: "m.py", function, source };
+        let mut e = evidence(
+            function,
+            "tests add(1, 2) == 3
+             inputs add(2, 30)
+             user ex =2 | tests P | inputs =0
+             cand ex =2 | tests P | inputs =32
+             cand ex =2 | tests P | inputs =32",
+        );
+        let mut round = next_shrink(subject, &e).expect("a first round");
+        assert_eq!(round.members, [0, 1]);
+        assert!(round.inputs.len() > 1 && round.inputs.iter().all(|a| a.size() < e.inputs[0].size()));
+        // On the first smaller input the members disagree; on the second they agree and the user
+        // differs: that one is taken.
+        let n = round.inputs.len();
+        round.user = vec![cell("=0", None); n];
+        round.candidates = vec![vec![cell("=1", None); n], vec![cell("=1", None); n]];
+        round.candidates[1][0] = cell("=9", None);
+        let second = round.inputs[1].call("add");
+        e.shrinks.push(round);
+        let v = verdict_of(subject, &e, Calibration::builtin()).verdict;
+        assert_eq!(v.counterexample_test, Some(format!("assert {second} == 1")));
+        // A round that finds nothing smaller ends shrinking.
+        let mut empty = next_shrink(subject, &e).expect("a second round");
+        let n = empty.inputs.len();
+        empty.user = vec![cell("=1", None); n];
+        empty.candidates = vec![vec![cell("=1", None); n]; 2];
+        e.shrinks.push(empty);
+        assert_eq!(next_shrink(subject, &e), None);
+        assert_eq!(
+            verdict_of(subject, &e, Calibration::builtin()).verdict.counterexample_test,
+            Some(format!("assert {second} == 1"))
+        );
+        // And there is a bound on rounds.
+        let _ = ShrinkRound::default();
+    }
 }

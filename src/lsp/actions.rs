@@ -9,12 +9,27 @@ use tower_lsp_server::ls_types::{
     TextEdit, Uri, WorkspaceEdit,
 };
 
+use crate::engine::{FileReport, FunctionReport};
 use crate::judge::{FindingKind, Status};
-use crate::pipeline::{FileResult, FunctionResult};
 use crate::syntax::Example;
 
+/// The kind of the "this finding is right / a false alarm" actions: they fix nothing, so they are
+/// not quick fixes; a client asking only for quick fixes does not get them.
+pub(super) const LABEL_KIND: &str = "plumb.label";
+
+/// Whether a client that asked for `only` these kinds wants `action` (LSP: a kind matches itself
+/// and its sub-kinds, `quickfix` matches `quickfix.x`).
+pub(super) fn wanted(action: &CodeAction, only: Option<&[CodeActionKind]>) -> bool {
+    let Some(only) = only else { return true };
+    let kind = action.kind.as_ref().map(CodeActionKind::as_str).unwrap_or("");
+    only.iter().any(|k| {
+        let k = k.as_str();
+        kind == k || (kind.starts_with(k) && kind[k.len()..].starts_with('.'))
+    })
+}
+
 /// Markdown for the function whose name (or definition) covers `offset`.
-pub(super) fn hover(result: &FileResult, offset: usize) -> Option<String> {
+pub(super) fn hover(result: &FileReport, offset: usize) -> Option<String> {
     let f = function_at(result, offset)?;
     let v = &f.verdict;
     let status = match v.status {
@@ -62,7 +77,7 @@ pub(super) fn hover(result: &FileResult, offset: usize) -> Option<String> {
     ))
 }
 
-fn function_at(result: &FileResult, offset: usize) -> Option<&FunctionResult> {
+fn function_at(result: &FileReport, offset: usize) -> Option<&FunctionReport> {
     // The innermost function whose range contains the offset.
     result
         .functions
@@ -74,7 +89,7 @@ fn function_at(result: &FileResult, offset: usize) -> Option<&FunctionResult> {
 /// "Add this example as a unit test" for each failing example among `diagnostics`.
 pub(super) fn code_actions(
     uri: &Uri,
-    result: &FileResult,
+    result: &FileReport,
     diagnostics: &[Diagnostic],
     existing: Option<&str>,
 ) -> Vec<CodeAction> {
@@ -89,7 +104,7 @@ pub(super) fn code_actions(
             {
                 labels.push(CodeAction {
                     title: title.into(),
-                    kind: Some(CodeActionKind::EMPTY),
+                    kind: Some(CodeActionKind::new(LABEL_KIND)),
                     diagnostics: Some(vec![d.clone()]),
                     command: Some(Command {
                         title: title.into(),
@@ -119,7 +134,7 @@ pub(super) fn code_actions(
 /// "Add counterexample as a test" and "Apply suggested fix" for the model's findings.
 pub(super) fn model_actions(
     uri: &Uri,
-    result: &FileResult,
+    result: &FileReport,
     diagnostics: &[Diagnostic],
     existing: Option<&str>,
     encoding: crate::syntax::PositionEncoding,
@@ -240,7 +255,7 @@ fn add_test_action(
     })
 }
 
-fn example_at(result: &FileResult, start: usize) -> Option<(&FunctionResult, usize)> {
+fn example_at(result: &FileReport, start: usize) -> Option<(&FunctionReport, usize)> {
     result
         .functions
         .iter()
@@ -255,7 +270,7 @@ struct UnitTest {
 /// A pytest-style test for example `index` of `func`: the docstring's earlier statements as setup,
 /// then an assertion of the expected value (or of the raised exception). None where the example
 /// cannot be said as an assertion (printed output that is not a literal, several statements).
-fn unit_test(path: &Path, func: &FunctionResult, index: usize) -> Option<UnitTest> {
+fn unit_test(path: &Path, func: &FunctionReport, index: usize) -> Option<UnitTest> {
     let examples = &func.function.examples;
     let ex: &Example = examples.get(index)?;
     let module = path.file_stem()?.to_str()?;

@@ -1,10 +1,10 @@
 //! The analysis actor: one thread that owns scheduling. Handlers send it messages and return at
-//! once; it debounces edits per document, runs the pipeline on worker threads (cancelling a run
+//! once; it debounces edits per document, runs the engine on worker threads (cancelling a run
 //! whose document changed or closed), and hands results to the async publisher.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -12,8 +12,8 @@ use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
 
 use super::session::Shared;
 use super::to_proto;
-use crate::pipeline::{self, Cache, Document, FileResult, MAX_FILE_BYTES};
-use crate::sandbox::{Cancel, Sandbox, runtime};
+use crate::base::Cancel;
+use crate::engine::{Document, Engine, FileReport, MAX_FILE_BYTES, StoreNotice};
 
 pub(super) enum Msg {
     Changed(Uri),
@@ -28,7 +28,7 @@ pub(super) enum Msg {
         uri: Uri,
         version: i32,
         run: u64,
-        result: Arc<FileResult>,
+        result: Arc<FileReport>,
         cancelled: bool,
     },
     Stop,
@@ -52,28 +52,13 @@ impl Handle {
     }
 }
 
-type Loaded = Arc<OnceLock<Result<Arc<Sandbox>, String>>>;
-
-pub(super) fn start(shared: Shared, out: UnboundedSender<Out>) -> Handle {
+pub(super) fn start(shared: Shared, engine: Arc<Engine>, out: UnboundedSender<Out>) -> Handle {
     let (tx, rx) = mpsc::channel();
     let handle = Handle(tx.clone());
     std::thread::Builder::new()
         .name("plumb-actor".into())
         .spawn(move || {
-            Actor {
-                shared,
-                out,
-                tx,
-                cache: Arc::new(Cache::default()),
-                sandbox: Arc::default(),
-                next_run: 0,
-                store_failed: false,
-                store_trouble: 0,
-                unsent: Vec::new(),
-                model: None,
-                ask_model: HashSet::new(),
-            }
-            .run(rx)
+            Actor { shared, engine, out, tx, next_run: 0, model_error: None, ask_model: HashSet::new() }.run(rx)
         })
         .expect("spawning the analysis actor");
     handle
@@ -81,23 +66,15 @@ pub(super) fn start(shared: Shared, out: UnboundedSender<Out>) -> Handle {
 
 struct Actor {
     shared: Shared,
+    engine: Arc<Engine>,
     out: UnboundedSender<Out>,
     tx: mpsc::Sender<Msg>,
-    cache: Arc<Cache>,
-    sandbox: Loaded,
     next_run: u64,
-    store_failed: bool,
-    store_trouble: u64,
-    /// Records waiting for the store to open.
-    unsent: Vec<crate::store::ExecutionRecord>,
-    /// The configured model, kept while its configuration stays the same.
-    model: Option<(String, Arc<pipeline::ModelEvidence>)>,
+    /// The last model problem shown, so that it is shown once.
+    model_error: Option<String>,
     /// Documents whose next run asks the model (saved, or idle).
     ask_model: HashSet<Uri>,
 }
-
-/// Records kept while the store cannot be opened.
-const UNSENT_LIMIT: usize = 4096;
 
 struct Running {
     run: u64,
@@ -119,7 +96,7 @@ impl Actor {
                 .map(|t| t.saturating_duration_since(now))
                 .unwrap_or(Duration::from_secs(3600));
             // While a store is open (or records wait for one), look at it once a second.
-            if !self.unsent.is_empty() || self.shared.lock().writer.is_some() {
+            if self.engine.recorder().busy() {
                 wait = wait.min(Duration::from_secs(1));
             }
             let msg = match rx.recv_timeout(wait) {
@@ -127,8 +104,8 @@ impl Actor {
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => return,
             };
-            self.send_unsent();
-            self.check_store();
+            let notices = self.engine.recorder().tick();
+            self.notify(notices);
             let (debounce, idle, on_save) = {
                 let session = self.shared.lock();
                 (session.config.debounce(), session.config.idle(), session.config.asks_on_save())
@@ -173,7 +150,7 @@ impl Actor {
                     let _ = self.out.send(Out::Publish { uri, version: None, diagnostics: Vec::new() });
                 }
                 Some(Msg::Recheck(uri)) => {
-                    self.cache.clear();
+                    self.engine.clear_cache();
                     let uris: Vec<Uri> = match uri {
                         Some(u) => vec![u],
                         None => self.shared.lock().docs.keys().cloned().collect(),
@@ -210,112 +187,39 @@ impl Actor {
         }
     }
 
-    fn settings(&mut self, config: &super::session::Config, ask_model: bool) -> pipeline::Settings {
-        let model = match config.model_key() {
-            None => None,
-            Some(key) => match &self.model {
-                Some((k, m)) if *k == key => Some(Arc::clone(m)),
-                _ => match config.model_evidence() {
-                    Ok(m) => {
-                        let m = m.map(Arc::new);
-                        self.model = m.clone().map(|m| (key, m));
-                        m
-                    }
-                    Err(e) => {
-                        let _ =
-                            self.out.send(Out::Message(MessageType::WARNING, format!("plumb: no model evidence: {e}")));
-                        None
-                    }
-                },
-            },
-        };
-        let mut settings = config.settings(model);
-        settings.ask_model = ask_model;
-        settings
-    }
-
-    /// Hands the check's execution records to the store's writer (opened on first use), off the
-    /// diagnostic path: a full queue or a failing disk is reported, never waited for. Records
-    /// that could not be handed over (the store would not open) wait, bounded, for a retry.
-    fn record(&mut self, result: &FileResult) {
+    /// Hands the check's execution records to the engine's recorder, off the diagnostic path: a
+    /// full queue or a failing disk is reported, never waited for.
+    fn record(&mut self, result: &FileReport) {
         {
             let mut s = self.shared.lock();
             for r in &result.records {
                 s.executions.insert(r.function_key.clone(), r.id.clone());
             }
-            if s.config.store_path().is_none() {
-                return;
-            }
         }
-        self.unsent.extend(result.records.iter().cloned());
-        if self.unsent.len() > UNSENT_LIMIT {
-            let excess = self.unsent.len() - UNSENT_LIMIT;
-            self.unsent.drain(..excess);
-        }
-        self.send_unsent();
-    }
-
-    fn send_unsent(&mut self) {
-        if self.unsent.is_empty() {
-            return;
-        }
-        let (path, writer) = {
-            let mut s = self.shared.lock();
-            let Some(path) = s.config.store_path() else {
-                self.unsent.clear();
-                return;
-            };
-            if s.writer.as_ref().is_some_and(|w| w.path() != path) {
-                s.writer = None;
-            }
-            (path, s.writer.clone())
-        };
-        let writer = match writer {
-            Some(w) => w,
-            None => match crate::store::Writer::start(path) {
-                Ok(w) => {
-                    self.shared.lock().writer = Some(w.clone());
-                    w
-                }
-                Err(e) => {
-                    if !self.store_failed {
-                        self.store_failed = true;
-                        let _ = self.out.send(Out::Message(
-                            MessageType::WARNING,
-                            format!("plumb: training data is not being recorded (will retry): {e:#}"),
-                        ));
-                    }
-                    return;
-                }
-            },
-        };
-        self.store_failed = false;
-        for r in self.unsent.drain(..) {
-            writer.execution(r);
+        let notices = self.engine.recorder().submit(&result.records);
+        self.notify(notices);
+        if let Some(e) = &result.model_error
+            && self.model_error.as_ref() != Some(e)
+        {
+            self.model_error = Some(e.clone());
+            let _ = self.out.send(Out::Message(MessageType::WARNING, format!("plumb: no model evidence: {e}")));
         }
     }
 
-    /// Reports new write failures of the store (checked at least once a second while a writer is
-    /// open, since writes happen on the writer's own thread).
-    fn check_store(&mut self) {
-        let Some(writer) = self.shared.lock().writer.clone() else { return };
-        let stats = writer.stats();
-        let trouble = stats.failed + stats.dropped_full;
-        if trouble > self.store_trouble {
-            self.store_trouble = trouble;
-            let why = stats.last_error.unwrap_or_else(|| "the write queue is full".into());
-            let _ = self.out.send(Out::Message(
-                MessageType::WARNING,
-                format!(
-                    "plumb: recording training data failed ({} failed writes, {} dropped); diagnostics are unaffected: {why}",
-                    stats.failed, stats.dropped_full
+    fn notify(&self, notices: Vec<StoreNotice>) {
+        for notice in notices {
+            let text = match notice {
+                StoreNotice::Unavailable(e) => format!("plumb: training data is not being recorded (will retry): {e}"),
+                StoreNotice::Trouble { failed, dropped, why } => format!(
+                    "plumb: recording training data failed ({failed} failed writes, {dropped} dropped); diagnostics are unaffected: {why}"
                 ),
-            ));
+            };
+            let _ = self.out.send(Out::Message(MessageType::WARNING, text));
         }
     }
 
     /// Publishes a result if it is still about the document's current text.
-    fn publish(&self, uri: Uri, version: i32, result: Arc<FileResult>) {
+    fn publish(&self, uri: Uri, version: i32, result: Arc<FileReport>) {
         let mut session = self.shared.lock();
         let encoding = session.encoding;
         let Some(doc) = session.docs.get_mut(&uri) else { return };
@@ -353,47 +257,30 @@ impl Actor {
         let run = self.next_run;
         let cancel = Cancel::new();
         let ask_model = self.ask_model.remove(&uri);
-        let (tx, cache, sandbox, out, settings) = (
-            self.tx.clone(),
-            Arc::clone(&self.cache),
-            Arc::clone(&self.sandbox),
-            self.out.clone(),
-            self.settings(&config, ask_model),
-        );
+        let (tx, engine, out) = (self.tx.clone(), Arc::clone(&self.engine), self.out.clone());
         let worker_cancel = cancel.clone();
         let _ = self.out.send(Out::Started { uri: uri.clone(), run });
         let spawned = std::thread::Builder::new().name("plumb-check".into()).spawn(move || {
-            let loaded = sandbox.get_or_init(|| {
-                runtime::load(&mut |m| {
-                    let _ = out.send(Out::Message(MessageType::INFO, format!("plumb: {m}")));
-                })
-                .map(Arc::new)
-                .map_err(|e| format!("{e:#}"))
-            });
-            let sandbox = match loaded {
-                Ok(s) => s,
+            let mut status = |m: &str| {
+                let _ = out.send(Out::Message(MessageType::INFO, format!("plumb: {m}")));
+            };
+            let result = match engine.check(&doc, ask_model, &worker_cancel, &mut status) {
+                Ok(result) => result,
                 Err(e) => {
                     let _ = out.send(Out::Message(
                         MessageType::ERROR,
                         format!("plumb: the sandbox runtime is unavailable: {e}"),
                     ));
-                    let empty = pipeline::FileResult {
-                        path: doc.path.clone(),
-                        line_index: crate::syntax::LineIndex::new(&doc.text),
-                        text: doc.text.clone(),
-                        functions: Vec::new(),
-                        module_issues: Vec::new(),
-                        lossy: false,
-                        records: Vec::new(),
-                        model_error: None,
-                        model_time: Duration::ZERO,
-                        total_time: Duration::ZERO,
-                    };
-                    let _ = tx.send(Msg::Done { uri, version, run, result: Arc::new(empty), cancelled: false });
+                    let _ = tx.send(Msg::Done {
+                        uri,
+                        version,
+                        run,
+                        result: Arc::new(FileReport::empty(&doc)),
+                        cancelled: false,
+                    });
                     return;
                 }
             };
-            let result = pipeline::check_document_cached(sandbox, &doc, &settings, &worker_cancel, &cache);
             let cancelled = worker_cancel.is_cancelled();
             let _ = tx.send(Msg::Done { uri, version, run, result: Arc::new(result), cancelled });
         });

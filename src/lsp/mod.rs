@@ -1,5 +1,5 @@
 //! `plumb lsp`: the language server, the only module that knows LSP types and tower-lsp-server.
-//! A second face of `pipeline`: handlers update the session and hand work to one actor (`actor`),
+//! A second face of the `engine`: handlers update the session and hand work to one actor (`actor`),
 //! which runs checks on worker threads and publishes through `publisher`.
 
 mod actions;

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use serde_json::Value;
@@ -16,6 +16,7 @@ use tower_lsp_server::{Client, LanguageServer};
 use super::actions;
 use super::actor::{self, Handle, Msg, Out};
 use super::session::{Config, Doc, Shared};
+use crate::engine::Engine;
 use crate::syntax::PositionEncoding;
 
 pub(super) const RECHECK: &str = "plumb.recheck";
@@ -30,6 +31,7 @@ pub(super) const DEBUG_SLEEP: &str = "plumb.debug.sleep";
 pub(super) struct Backend {
     client: Client,
     shared: Shared,
+    engine: Arc<Engine>,
     actor: Handle,
     out: UnboundedSender<Out>,
     out_rx: Mutex<Option<UnboundedReceiver<Out>>>,
@@ -38,8 +40,9 @@ pub(super) struct Backend {
 impl Backend {
     pub(super) fn new(client: Client, shared: Shared) -> Backend {
         let (out, out_rx) = tokio::sync::mpsc::unbounded_channel();
-        let actor = actor::start(shared.clone(), out.clone());
-        Backend { client, shared, actor, out, out_rx: Mutex::new(Some(out_rx)) }
+        let engine = Arc::new(Engine::new(Config::default().options().settings()));
+        let actor = actor::start(shared.clone(), Arc::clone(&engine), out.clone());
+        Backend { client, shared, engine, actor, out, out_rx: Mutex::new(Some(out_rx)) }
     }
 
     /// Answers a message the framing guard dropped (see `framing`) with its JSON-RPC error.
@@ -70,10 +73,11 @@ impl Backend {
                 let changed = {
                     let mut s = self.shared.lock();
                     let changed = s.config != config;
-                    s.config = config;
+                    s.config = config.clone();
                     changed
                 };
                 if changed {
+                    self.engine.configure(config.options().settings());
                     self.actor.send(Msg::Config);
                 }
             }
@@ -143,7 +147,10 @@ impl LanguageServer for Backend {
                     })),
                     hover_provider: Some(HoverProviderCapability::Simple(true)),
                     code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        code_action_kinds: Some(vec![
+                            CodeActionKind::QUICKFIX,
+                            CodeActionKind::new(actions::LABEL_KIND),
+                        ]),
                         ..CodeActionOptions::default()
                     })),
                     execute_command_provider: Some(ExecuteCommandOptions {
@@ -166,17 +173,23 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
-        let rx = self.out_rx.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(rx) = rx {
-            tokio::spawn(super::publisher::run(self.client.clone(), self.shared.clone(), self.out.clone(), rx));
-        }
-        self.pull_configuration().await;
+        guard_notification(&self.client, async {
+            let rx = self.out_rx.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(rx) = rx {
+                tokio::spawn(super::publisher::run(self.client.clone(), self.shared.clone(), self.out.clone(), rx));
+            }
+            self.pull_configuration().await;
+        })
+        .await
     }
 
     async fn shutdown(&self) -> Result<()> {
-        self.shared.lock().shutdown_requested = true;
-        self.actor.send(Msg::Stop);
-        Ok(())
+        guard(async {
+            self.shared.lock().shutdown_requested = true;
+            self.actor.send(Msg::Stop);
+            Ok(())
+        })
+        .await
     }
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
@@ -203,23 +216,32 @@ impl LanguageServer for Backend {
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
-        self.actor.send(Msg::Saved(params.text_document.uri));
+        guard_notification(&self.client, async {
+            self.actor.send(Msg::Saved(params.text_document.uri));
+        })
+        .await
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
-        let uri = params.text_document.uri;
-        self.shared.lock().docs.remove(&uri);
-        self.actor.send(Msg::Closed(uri));
+        guard_notification(&self.client, async {
+            let uri = params.text_document.uri;
+            self.shared.lock().docs.remove(&uri);
+            self.actor.send(Msg::Closed(uri));
+        })
+        .await
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
-        let settings = params.settings;
-        let section = settings.get("plumb").cloned().unwrap_or(settings);
-        if section.is_object() {
-            self.apply_config(section);
-        } else {
-            self.pull_configuration().await;
-        }
+        guard_notification(&self.client, async {
+            let settings = params.settings;
+            let section = settings.get("plumb").cloned().unwrap_or(settings);
+            if section.is_object() {
+                self.apply_config(section);
+            } else {
+                self.pull_configuration().await;
+            }
+        })
+        .await
     }
 
     async fn did_change_workspace_folders(&self, _: DidChangeWorkspaceFoldersParams) {
@@ -271,7 +293,10 @@ impl LanguageServer for Backend {
                 &params.context.diagnostics,
                 existing.as_deref(),
             ));
-            Ok(Some(actions.into_iter().map(CodeActionOrCommand::CodeAction).collect()))
+            let only = params.context.only.as_deref();
+            Ok(Some(
+                actions.into_iter().filter(|a| actions::wanted(a, only)).map(CodeActionOrCommand::CodeAction).collect(),
+            ))
         })
         .await
     }
@@ -291,30 +316,11 @@ impl LanguageServer for Backend {
                     else {
                         return Err(Error::invalid_params("plumb.label takes {execution, kind, label}"));
                     };
-                    if !matches!(label, "right" | "false_alarm") {
+                    let Some(label) = crate::store::Label::explicit(label) else {
                         return Err(Error::invalid_params("label must be \"right\" or \"false_alarm\""));
-                    }
-                    let (writer, path) = {
-                        let s = self.shared.lock();
-                        (s.writer.clone(), s.config.store_path())
-                    };
-                    let Some(path) = path else {
-                        return Err(Error::invalid_params("the training-data store is switched off"));
-                    };
-                    let writer = match writer {
-                        Some(w) => w,
-                        None => {
-                            let w = crate::store::Writer::start(path)
-                                .map_err(|e| Error::invalid_params(format!("the store cannot be opened: {e:#}")))?;
-                            self.shared.lock().writer = Some(w.clone());
-                            w
-                        }
                     };
                     let record = crate::store::LabelRecord::new(execution, kind, label, false, None);
-                    let id = record.id.clone();
-                    if !writer.label(record) {
-                        return Err(Error::internal_error());
-                    }
+                    let id = self.engine.recorder().label(record).map_err(Error::invalid_params)?;
                     Ok(Some(serde_json::json!({"label": id})))
                 }
                 STATUS => {
@@ -329,9 +335,8 @@ impl LanguageServer for Backend {
                             serde_json::json!({"uri": uri.as_str(), "version": d.version, "failing": failing})
                         })
                         .collect();
-                    let store = s.writer.as_ref().map(|w| {
-                        let st = w.stats();
-                        serde_json::json!({"path": w.path().display().to_string(), "written": st.written,
+                    let store = self.engine.recorder().stats().map(|(path, st)| {
+                        serde_json::json!({"path": path.display().to_string(), "written": st.written,
                                            "dropped": st.dropped_full, "failed": st.failed, "lastError": st.last_error})
                     });
                     Ok(Some(serde_json::json!({"documents": docs, "store": store, "config": {

@@ -9,10 +9,23 @@ use std::time::Duration;
 use serde::Deserialize;
 use tower_lsp_server::ls_types::{Position, TextDocumentContentChangeEvent, Uri};
 
-use crate::pipeline::{FileResult, Settings};
+use crate::engine::{FileReport, Options, StoreChoice};
 use crate::syntax::{self, LineIndex, PositionEncoding};
 
-/// User settings (`workspace/configuration` section `plumb`, or initialization options).
+/// When the model is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum ModelMode {
+    /// Never: examples only.
+    Off,
+    /// When the document is saved.
+    Save,
+    /// After `idleMs` without edits.
+    Idle,
+}
+
+/// User settings (`workspace/configuration` section `plumb`, or initialization options), as the
+/// client sends them; the engine validates them (`engine::Options::settings`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub(super) struct Config {
@@ -33,11 +46,10 @@ pub(super) struct Config {
     pub(super) model: Option<String>,
     pub(super) model_chat: bool,
     pub(super) model_samples: u32,
-    /// When the model is asked: `off`, `save` (on save) or `idle` (after `idleMs` without edits).
-    pub(super) model_mode: String,
+    pub(super) model_mode: ModelMode,
     /// The in-process model: `default` (SmolLM2-135M-Instruct, fetched on first use), `off`, or a
-    /// GGUF / safetensors path. Ignored when `modelUrl` is set.
-    pub(super) local_model: String,
+    /// GGUF / safetensors path; unset: $PLUMB_MODEL, else `default`. Ignored when `modelUrl` is set.
+    pub(super) local_model: Option<String>,
     pub(super) model_threads: usize,
     pub(super) idle_ms: u64,
 }
@@ -55,11 +67,8 @@ impl Default for Config {
             model: None,
             model_chat: false,
             model_samples: 4,
-            model_mode: "save".into(),
-            local_model: std::env::var("PLUMB_MODEL")
-                .ok()
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| "default".into()),
+            model_mode: ModelMode::Save,
+            local_model: None,
             model_threads: 0,
             idle_ms: 1500,
         }
@@ -67,71 +76,41 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Check settings; `model` is the test-writing model, reused across checks (see
-    /// [`Config::model_key`]) so that its HTTP connections are too.
-    pub(super) fn settings(&self, model: Option<std::sync::Arc<crate::pipeline::ModelEvidence>>) -> Settings {
-        let mut s = Settings::default();
-        s.limits.case_deadline = Duration::from_millis(self.timeout_ms.clamp(10, 60_000));
-        s.limits.memory_bytes = (self.memory_mb.clamp(32, 1024) as usize) << 20;
-        s.model = model;
-        s
-    }
-
-    /// What identifies the configured model, if one is configured.
-    pub(super) fn model_key(&self) -> Option<String> {
-        if self.model_mode == "off" {
-            return None;
-        }
-        match self.model_url.as_ref().filter(|u| !u.is_empty()) {
-            Some(url) => Some(format!(
-                "{url}\0{}\0{}\0{}",
-                self.model.as_deref().unwrap_or(""),
-                self.model_chat,
-                self.model_samples
-            )),
-            None if matches!(self.local_model.as_str(), "off" | "none" | "") => None,
-            None => Some(format!("local\0{}\0{}\0{}", self.local_model, self.model_samples, self.model_threads)),
+    /// The engine's options for these settings.
+    pub(super) fn options(&self) -> Options {
+        let store = match (&self.store_path, self.store) {
+            (_, false) => StoreChoice::Off,
+            (Some(p), true) if !p.is_empty() => StoreChoice::At(p.into()),
+            _ => StoreChoice::Default,
+        };
+        Options {
+            timeout_ms: self.timeout_ms,
+            memory_mb: self.memory_mb,
+            model_url: self.model_url.clone(),
+            model_name: self.model.clone(),
+            model_chat: self.model_chat,
+            local_model: self.local_model.clone(),
+            no_model: self.model_mode == ModelMode::Off,
+            model_threads: self.model_threads,
+            model_samples: self.model_samples,
+            store,
         }
     }
 
-    /// The configured model; the default local model is fetched by its own thread on first use.
-    pub(super) fn model_evidence(&self) -> Result<Option<crate::pipeline::ModelEvidence>, String> {
-        self.model_key().ok_or(()).map_or(Ok(None), |_| match self.model_url.as_ref().filter(|u| !u.is_empty()) {
-            Some(url) => {
-                let name = self.model.clone().unwrap_or_default();
-                Ok(Some(crate::pipeline::ModelEvidence::remote(
-                    url,
-                    &name,
-                    self.model_chat,
-                    self.model_samples.clamp(1, 16),
-                )))
-            }
-            None => crate::pipeline::ModelEvidence::local_choice_lazy(
-                &self.local_model,
-                self.model_samples.clamp(1, 16),
-                self.model_threads,
-            ),
-        })
+    /// A model is configured (and may be asked).
+    fn has_model(&self) -> bool {
+        let options = Options { store: StoreChoice::Off, ..self.options() };
+        options.settings().model != crate::engine::ModelChoice::Off
     }
 
     /// Quiet time after an edit before the model is asked (`idle` mode).
     pub(super) fn idle(&self) -> Option<Duration> {
-        (self.model_mode == "idle" && self.model_key().is_some())
+        (self.model_mode == ModelMode::Idle && self.has_model())
             .then(|| Duration::from_millis(self.idle_ms.clamp(200, 60_000)))
     }
 
     pub(super) fn asks_on_save(&self) -> bool {
-        self.model_mode == "save" && self.model_key().is_some()
-    }
-
-    pub(super) fn store_path(&self) -> Option<std::path::PathBuf> {
-        if !self.store {
-            return None;
-        }
-        match &self.store_path {
-            Some(p) if !p.is_empty() => Some(p.into()),
-            _ => crate::store::default_path(),
-        }
+        self.model_mode == ModelMode::Save && self.has_model()
     }
 
     pub(super) fn debounce(&self) -> Duration {
@@ -145,7 +124,7 @@ pub(super) struct Doc {
     pub(super) version: i32,
     pub(super) index: LineIndex,
     /// The latest analysis of this document, and the version it was made for.
-    pub(super) result: Option<(i32, Arc<FileResult>)>,
+    pub(super) result: Option<(i32, Arc<FileReport>)>,
 }
 
 #[derive(Debug, Default)]
@@ -156,8 +135,6 @@ pub(super) struct Session {
     pub(super) supports_progress: bool,
     pub(super) supports_configuration: bool,
     pub(super) shutdown_requested: bool,
-    /// The training-data writer, opened on first use for the configured path.
-    pub(super) writer: Option<crate::store::Writer>,
     /// The latest execution record of each function (by key), for labels.
     pub(super) executions: HashMap<String, String>,
 }

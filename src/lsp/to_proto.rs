@@ -5,9 +5,25 @@ use std::collections::HashMap;
 use serde_json::json;
 use tower_lsp_server::ls_types::{Diagnostic, DiagnosticSeverity, NumberOrString, Position, Range};
 
+use crate::engine::FileReport;
+use crate::engine::wire::ConfidencePartsV1;
 use crate::judge::{Finding, Severity};
-use crate::pipeline::FileResult;
 use crate::syntax::{LineIndex, PositionEncoding, TextRange};
+
+/// A diagnostic's `data`, version 1: what code actions and labels read back. Byte offsets are
+/// the server's own (for finding the example or function again), not positions.
+#[derive(serde::Serialize)]
+struct DataV1 {
+    kind: &'static str,
+    function: Option<String>,
+    start: usize,
+    end: usize,
+    execution: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence_parts: Option<ConfidencePartsV1>,
+}
 
 pub(super) fn range(text: &str, index: &LineIndex, r: TextRange, encoding: PositionEncoding) -> Range {
     let s = index.position(text, r.start, encoding);
@@ -25,13 +41,13 @@ fn severity(s: Severity) -> DiagnosticSeverity {
 }
 
 fn diagnostic(
-    r: &FileResult,
+    r: &FileReport,
     f: &Finding,
     function: Option<&crate::syntax::Function>,
     encoding: PositionEncoding,
     executions: &HashMap<String, String>,
 ) -> Diagnostic {
-    let execution = function.and_then(|func| executions.get(&func.key.to_string()));
+    let execution = function.and_then(|func| executions.get(&func.key.to_string())).cloned();
     let message =
         if f.feedback.is_empty() { f.message.clone() } else { format!("{}\n\n{}", f.message, f.feedback.trim_end()) };
     Diagnostic {
@@ -40,15 +56,23 @@ fn diagnostic(
         code: Some(NumberOrString::String(f.kind.as_str().to_string())),
         source: Some("plumb".into()),
         message,
-        data: Some(json!({"kind": f.kind.as_str(), "function": function.map(|f| &f.qualified_name),
-                          "start": f.range.start, "end": f.range.end, "execution": execution})),
+        data: serde_json::to_value(DataV1 {
+            kind: f.kind.as_str(),
+            function: function.map(|f| f.qualified_name.clone()),
+            start: f.range.start,
+            end: f.range.end,
+            execution,
+            confidence: None,
+            confidence_parts: None,
+        })
+        .ok(),
         ..Diagnostic::default()
     }
 }
 
 /// Every finding of a file, as diagnostics.
 pub(super) fn diagnostics(
-    r: &FileResult,
+    r: &FileReport,
     encoding: PositionEncoding,
     executions: &HashMap<String, String>,
 ) -> Vec<Diagnostic> {
@@ -62,7 +86,7 @@ pub(super) fn diagnostics(
             // The confidence and its named parts travel with the function's findings.
             if let Some(data) = d.data.as_mut() {
                 data["confidence"] = json!(func.verdict.confidence);
-                data["confidence_parts"] = json!(func.verdict.parts);
+                data["confidence_parts"] = json!(func.verdict.parts.as_ref().map(ConfidencePartsV1::from));
             }
             out.push(d);
         }

@@ -13,7 +13,7 @@ pub use parse::{candidate_function, generated_asserts};
 pub use prompts::{PROMPT_VERSION, Problem, Prompt, candidate_prompt, p_true_prompt, test_prompt};
 pub use remote::{ModelError, Remote, RemoteConfig, Sampler};
 
-use crate::sandbox::Cancel;
+use crate::base::Cancel;
 
 /// Where completions come from.
 #[derive(Debug)]

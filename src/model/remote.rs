@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::sandbox::Cancel;
+use crate::base::Cancel;
 
 /// Where and how to reach the server.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,8 +19,8 @@ use wasmtime::{
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::outcome::ExceptionInfo;
 use super::{Cancel, Case, CaseKind, Limits, Outcome, Program, Ran, Report, SetupFailure};
+use crate::evidence::ExceptionInfo;
 
 /// How often the ticker advances the engine's epoch: the deadline's resolution.
 const TICK: Duration = Duration::from_millis(5);

@@ -7,17 +7,15 @@
 //! stack, exit) costs only that case: the rest run again in a fresh instance.
 
 mod engine;
-mod outcome;
 pub mod runtime;
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use serde::Serialize;
 
+pub use crate::base::Cancel;
+pub use crate::evidence::{Class, ExceptionInfo, Outcome, Ran, Shown};
 pub use engine::Sandbox;
-pub use outcome::{Class, ExceptionInfo, Outcome, Ran, Shown};
 
 /// Limits for one run. Every one is set: wasmtime's own defaults are unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,20 +100,4 @@ pub struct Report {
     pub outcomes: Vec<Vec<Outcome>>,
     /// Instances it took (1 unless a case trapped).
     pub instances: u32,
-}
-
-/// Shared flag a caller sets to stop a run; checked at every epoch tick.
-#[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
-
-impl Cancel {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn cancel(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
-    }
 }

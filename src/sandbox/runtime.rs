@@ -17,6 +17,8 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 
+use crate::base::{cache_dir, hex, run, write_atomic};
+
 use super::Sandbox;
 use super::engine::engine_config;
 
@@ -24,21 +26,6 @@ pub const WORLD_WIT: &str = include_str!("runner/world.wit");
 pub const APP_PY: &str = include_str!("runner/app.py");
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 pub const WASMTIME_VERSION: &str = "48.0.8";
-
-/// Where plumb keeps what it builds: `$PLUMB_CACHE_DIR`, else `$XDG_CACHE_HOME/plumb`, else
-/// `~/.cache/plumb`.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PLUMB_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("plumb");
-    }
-    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        Some(home) => PathBuf::from(home).join(".cache").join("plumb"),
-        None => std::env::temp_dir().join("plumb-cache"),
-    }
-}
 
 /// The runtime's identity: changes whenever the runner, the builder or the engine changes.
 pub fn runner_hash() -> String {
@@ -65,14 +52,6 @@ fn engine_hash(engine: &Engine) -> String {
     WASMTIME_VERSION.hash(&mut h);
     engine.precompile_compatibility_hash().hash(&mut h);
     hex(&h.0.finalize())[..16].to_string()
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// Loads the sandbox, building and precompiling the runtime first when needed. `status` receives
@@ -173,28 +152,5 @@ fn build_component(builder: &Path, dir: &Path, out: &Path) -> Result<()> {
         "building the runner with componentize-py",
     )?;
     fs::rename(&tmp_out, out).with_context(|| format!("moving the component to {}", out.display()))?;
-    Ok(())
-}
-
-pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("{what}: could not start {:?}", cmd.get_program()))?;
-    if !out.status.success() {
-        bail!(
-            "{what} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-/// Writes through a temporary file in the same directory and renames it into place.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

@@ -20,7 +20,7 @@ use arrow_array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Map, Value, json};
 
-use super::Store;
+use super::{Reward, Store};
 
 pub(super) const SHARD_ROWS: usize = 100_000;
 /// Pairs kept per prompt.
@@ -102,7 +102,7 @@ fn rows(store: &Store, kind: ExportKind) -> Result<Vec<Map<String, Value>>> {
         ExportKind::Leti => executions
             .iter()
             .map(|(row, e)| {
-                let token = if e.reward == "good" { "<|good|>" } else { "<|bad|>" };
+                let token = if e.reward == Reward::Good { "<|good|>" } else { "<|bad|>" };
                 obj(json!({
                     "id": e.id, "created_at": row.created_at, "prompt": e.problem, "completion": e.program,
                     "reward": e.reward, "reward_token": token, "feedback": e.feedback,
@@ -113,7 +113,7 @@ fn rows(store: &Store, kind: ExportKind) -> Result<Vec<Map<String, Value>>> {
             .collect(),
         ExportKind::Kto => executions
             .iter()
-            .map(|(_, e)| obj(json!({"id": e.id, "prompt": e.problem, "completion": e.program, "label": e.reward == "good"})))
+            .map(|(_, e)| obj(json!({"id": e.id, "prompt": e.problem, "completion": e.program, "label": e.reward == Reward::Good})))
             .collect(),
         ExportKind::Dpo => {
             let mut by_prompt: BTreeMap<&str, Vec<&super::ExecutionRecord>> = BTreeMap::new();
@@ -123,8 +123,8 @@ fn rows(store: &Store, kind: ExportKind) -> Result<Vec<Map<String, Value>>> {
             let mut out = Vec::new();
             for (prompt_hash, group) in by_prompt {
                 let mut seen = HashSet::new();
-                let good: Vec<_> = group.iter().filter(|e| e.reward == "good" && seen.insert(&e.program)).collect();
-                let bad: Vec<_> = group.iter().filter(|e| e.reward == "bad" && seen.insert(&e.program)).collect();
+                let good: Vec<_> = group.iter().filter(|e| e.reward == Reward::Good && seen.insert(&e.program)).collect();
+                let bad: Vec<_> = group.iter().filter(|e| e.reward == Reward::Bad && seen.insert(&e.program)).collect();
                 for (c, r) in good.iter().flat_map(|c| bad.iter().map(move |r| (c, r))).take(MAX_PAIRS) {
                     out.push(obj(json!({
                         "prompt": c.problem, "chosen": c.program, "rejected": r.program, "prompt_hash": prompt_hash,
@@ -148,11 +148,11 @@ fn rows(store: &Store, kind: ExportKind) -> Result<Vec<Map<String, Value>>> {
             // Implicit labels: a failing execution followed, for the same prompt, by a passing one.
             let mut failing: BTreeMap<&str, Vec<&super::ExecutionRecord>> = BTreeMap::new();
             for (_, e) in &executions {
-                if e.reward == "bad" {
+                if e.reward == Reward::Bad {
                     failing.entry(e.prompt_hash.as_str()).or_default().push(e);
                 } else if let Some(fixed) = failing.remove(e.prompt_hash.as_str()) {
                     for f in fixed {
-                        let l = super::LabelRecord::new(&f.id, &failing_kind(f), "fixed", true, Some(format!("fixed by {}", e.id)));
+                        let l = super::LabelRecord::new(&f.id, &failing_kind(f), super::Label::Fixed, true, Some(format!("fixed by {}", e.id)));
                         out.push(obj(json!({
                             "id": l.id, "execution_id": l.execution_id, "label": l.label, "implicit": true,
                             "finding_kind": l.finding_kind, "prompt": f.problem, "completion": f.program,

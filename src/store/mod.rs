@@ -18,7 +18,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub use export::{ExportFormat, ExportKind, ExportSummary, export};
 pub use records::{
-    ExecutionRecord, LabelRecord, OutcomeRecord, SCHEMA_VERSION, TestRecord, candidate_record, execution_record,
+    Candidate, ExecutionRecord, Label, LabelRecord, OutcomeRecord, ProgramSource, Provenance, Reward, SCHEMA_VERSION,
+    TestKind, TestRecord, candidate_record, execution_record,
 };
 pub use writer::{Writer, WriterStats};
 
@@ -110,7 +111,7 @@ impl Store {
             )?;
             for e in executions {
                 let json = serde_json::to_string(e)?;
-                ins.execute(params![e.id, e.schema_version, e.prompt_hash, e.reward, json, checksum(&json)])?;
+                ins.execute(params![e.id, e.schema_version, e.prompt_hash, e.reward.as_str(), json, checksum(&json)])?;
                 ids.push(e.id.clone());
             }
             let mut ins = tx.prepare_cached(
@@ -119,7 +120,7 @@ impl Store {
             )?;
             for l in labels {
                 let json = serde_json::to_string(l)?;
-                ins.execute(params![l.id, l.schema_version, l.execution_id, l.label, json, checksum(&json)])?;
+                ins.execute(params![l.id, l.schema_version, l.execution_id, l.label.as_str(), json, checksum(&json)])?;
                 ids.push(l.id.clone());
             }
         }

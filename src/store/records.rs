@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::evidence::Outcome;
 use crate::judge::{ExampleVerdict, Verdict};
-use crate::sandbox::Outcome;
 use crate::syntax::{Example, Function};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -17,9 +17,63 @@ pub(super) const GOOD_FEEDBACK: &str = "The code is working correctly.";
 /// LeTI's prefix for a program that failed.
 pub(super) const BAD_PREFIX: &str = "The code is not working correctly. Here is some feedback: ";
 
+/// Where a test came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestKind {
+    /// A docstring example.
+    Example,
+    /// A test a model wrote (CodeT).
+    Generated,
+}
+
+/// Whose program a record executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgramSource {
+    /// The user's own function.
+    User,
+    /// A model's candidate solution.
+    Candidate,
+}
+
+/// LeTI's binary reward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reward {
+    Good,
+    Bad,
+}
+
+impl Reward {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reward::Good => "good",
+            Reward::Bad => "bad",
+        }
+    }
+}
+
+impl ProgramSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProgramSource::User => "user",
+            ProgramSource::Candidate => "candidate",
+        }
+    }
+}
+
+/// What produced a record besides the program and its tests: the sandbox runtime's version and,
+/// for candidates, the prompt version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    pub runtime: String,
+    pub prompt_version: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestRecord {
-    pub kind: String,
+    pub kind: TestKind,
     pub source: String,
     pub expected: String,
     pub line: u32,
@@ -45,8 +99,7 @@ pub struct ExecutionRecord {
     pub prompt_hash: String,
     /// The program executed: the user's function (later: a model's candidate).
     pub program: String,
-    /// `user` or `candidate`.
-    pub source: String,
+    pub source: ProgramSource,
     pub function_key: String,
     pub qualified_name: String,
     pub path: String,
@@ -54,7 +107,7 @@ pub struct ExecutionRecord {
     pub tests_hash: String,
     pub outcomes: Vec<OutcomeRecord>,
     /// `good` when every judged test passed, else `bad`.
-    pub reward: String,
+    pub reward: Reward,
     /// LeTI feedback: the fixed sentence, or the prefix and the normalised feedback text the
     /// editor showed.
     pub feedback: String,
@@ -65,6 +118,37 @@ pub struct ExecutionRecord {
     pub truncated: bool,
 }
 
+/// What a person said of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Label {
+    /// The finding is right.
+    Right,
+    /// The finding is a false alarm.
+    FalseAlarm,
+    /// Implicit: the function was fixed by a later edit.
+    Fixed,
+}
+
+impl Label {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Right => "right",
+            Label::FalseAlarm => "false_alarm",
+            Label::Fixed => "fixed",
+        }
+    }
+
+    /// The label a person may give (`right`, `false_alarm`).
+    pub fn explicit(s: &str) -> Option<Label> {
+        match s {
+            "right" => Some(Label::Right),
+            "false_alarm" => Some(Label::FalseAlarm),
+            _ => None,
+        }
+    }
+}
+
 /// A person's verdict on a finding, or one implied by their next edit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabelRecord {
@@ -73,8 +157,7 @@ pub struct LabelRecord {
     /// The execution whose finding was labelled.
     pub execution_id: String,
     pub finding_kind: String,
-    /// `right`, `false_alarm`, or (implicit) `fixed`.
-    pub label: String,
+    pub label: Label,
     pub implicit: bool,
     pub note: Option<String>,
 }
@@ -85,7 +168,7 @@ pub(crate) fn sha(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update([0u8]);
     }
-    crate::sandbox::runtime::hex(&h.finalize())[..32].to_string()
+    crate::base::hex(&h.finalize())[..32].to_string()
 }
 
 /// At most `FIELD_CAP` bytes, cut at a char boundary; sets `truncated` when it cuts.
@@ -114,6 +197,7 @@ pub(super) fn problem_of(function: &Function, text: &str) -> String {
 
 /// The execution record of a function's examples, if any example was judged.
 pub fn execution_record(
+    provenance: &Provenance,
     path: &str,
     text: &str,
     function: &Function,
@@ -130,7 +214,7 @@ pub fn execution_record(
     let tests: Vec<TestRecord> = judged
         .iter()
         .map(|(e, _, _)| TestRecord {
-            kind: "example".into(),
+            kind: TestKind::Example,
             source: cap(&e.source, &mut truncated),
             expected: cap(&e.want, &mut truncated),
             line: e.line,
@@ -150,11 +234,12 @@ pub fn execution_record(
         cap(&format!("{BAD_PREFIX}{}", details.join("\n")), &mut truncated)
     };
     Some(assemble(Parts {
+        provenance,
         path,
         function,
         problem,
         program,
-        source: "user",
+        source: ProgramSource::User,
         tests,
         outcomes,
         feedback,
@@ -165,11 +250,12 @@ pub fn execution_record(
 
 /// What a record is made of; `assemble` derives the rest.
 struct Parts<'a> {
+    provenance: &'a Provenance,
     path: &'a str,
     function: &'a Function,
     problem: String,
     program: String,
-    source: &'a str,
+    source: ProgramSource,
     tests: Vec<TestRecord>,
     outcomes: Vec<OutcomeRecord>,
     feedback: String,
@@ -184,48 +270,56 @@ fn assemble(p: Parts<'_>) -> ExecutionRecord {
     // The id leaves out timings: the same program, tests and results are one record.
     let results: Vec<(&str, bool)> = p.outcomes.iter().map(|o| (o.class.as_str(), o.passed)).collect();
     let outcomes_json = serde_json::to_string(&results).unwrap_or_default();
-    let runtime = crate::sandbox::runtime::runner_hash();
+    let runtime = p.provenance.runtime.clone();
     let (model_id, sampler) = p.model.map(|(m, s)| (Some(m), Some(s))).unwrap_or((None, None));
     ExecutionRecord {
         schema_version: SCHEMA_VERSION,
-        id: sha(&[&p.program, &tests_json, &outcomes_json, &runtime, p.source]),
+        id: sha(&[&p.program, &tests_json, &outcomes_json, &runtime, p.source.as_str()]),
         prompt_hash: sha(&[&p.problem]),
         problem: p.problem,
         program: p.program,
-        source: p.source.into(),
+        source: p.source,
         function_key: p.function.key.to_string(),
         qualified_name: p.function.qualified_name.clone(),
         path: p.path.to_string(),
         tests_hash: sha(&[&tests_json]),
         tests: p.tests,
         outcomes: p.outcomes,
-        reward: if good { "good" } else { "bad" }.into(),
+        reward: if good { Reward::Good } else { Reward::Bad },
         feedback: p.feedback,
         runtime,
-        prompt_version: model_id.as_ref().map(|_| crate::model::PROMPT_VERSION.to_string()),
+        prompt_version: model_id.as_ref().map(|_| p.provenance.prompt_version.clone()),
         model_id,
         sampler,
         truncated: p.truncated,
     }
 }
 
+/// A model's candidate solution, and how it was sampled.
+#[derive(Debug, Clone)]
+pub struct Candidate<'a> {
+    pub source: &'a str,
+    pub model_id: &'a str,
+    /// The sampler's settings, kept with the record.
+    pub sampler: serde_json::Value,
+}
+
 /// A model's candidate solution run against the function's examples and the generated tests that
 /// survived the consensus (PLUM: chosen when it passes them all, rejected otherwise). `results`:
 /// each test, its outcome, and whether it passed.
 pub fn candidate_record(
+    provenance: &Provenance,
     path: &str,
     text: &str,
     function: &Function,
-    candidate: &str,
+    candidate: &Candidate<'_>,
     results: &[(TestRecord, &Outcome, bool)],
-    model_id: &str,
-    sampler: serde_json::Value,
 ) -> Option<ExecutionRecord> {
     if results.is_empty() {
         return None;
     }
     let mut truncated = false;
-    let program = cap(candidate, &mut truncated);
+    let program = cap(candidate.source, &mut truncated);
     let problem = cap(&problem_of(function, text), &mut truncated);
     let tests: Vec<TestRecord> = results.iter().map(|(t, _, _)| t.clone()).collect();
     let outcomes: Vec<OutcomeRecord> =
@@ -245,16 +339,17 @@ pub fn candidate_record(
         cap(&format!("{BAD_PREFIX}{}", details.join("\n")), &mut truncated)
     };
     Some(assemble(Parts {
+        provenance,
         path,
         function,
         problem,
         program,
-        source: "candidate",
+        source: ProgramSource::Candidate,
         tests,
         outcomes,
         feedback,
         truncated,
-        model: Some((model_id.to_string(), sampler)),
+        model: Some((candidate.model_id.to_string(), candidate.sampler.clone())),
     }))
 }
 
@@ -273,16 +368,16 @@ impl LabelRecord {
     pub fn new(
         execution_id: &str,
         finding_kind: &str,
-        label: &str,
+        label: Label,
         implicit: bool,
         note: Option<String>,
     ) -> LabelRecord {
         LabelRecord {
             schema_version: SCHEMA_VERSION,
-            id: sha(&[execution_id, finding_kind, label, if implicit { "implicit" } else { "explicit" }]),
+            id: sha(&[execution_id, finding_kind, label.as_str(), if implicit { "implicit" } else { "explicit" }]),
             execution_id: execution_id.to_string(),
             finding_kind: finding_kind.to_string(),
-            label: label.to_string(),
+            label,
             implicit,
             note,
         }
@@ -301,19 +396,19 @@ impl ExecutionRecord {
             problem: "def f(x):\n    \"\"\"Adds one.\n\n    >>> f(1)\n    2\n    \"\"\"\n".into(),
             prompt_hash: "p".into(),
             program: format!("def f(x):\n    return x + {i}\n"),
-            source: "user".into(),
+            source: ProgramSource::User,
             function_key: "k".into(),
             qualified_name: "f".into(),
             path: "m.py".into(),
             tests: vec![TestRecord {
-                kind: "example".into(),
+                kind: TestKind::Example,
                 source: "f(1)\n".into(),
                 expected: "2\n".into(),
                 line: 3,
             }],
             tests_hash: "t".into(),
             outcomes: vec![OutcomeRecord { test: 0, class: "completed".into(), passed: good, duration_us: 40 }],
-            reward: if good { "good" } else { "bad" }.into(),
+            reward: if good { Reward::Good } else { Reward::Bad },
             feedback: if good {
                 GOOD_FEEDBACK.into()
             } else {

@@ -23,7 +23,9 @@ fn wal_full_sync_and_idempotent_writes() {
     let a = execution("def f(x): return x + 2", "def f(x):", false);
     let b = execution("def f(x): return x + 1", "def f(x):", true);
     store.write(&[a.clone(), b.clone()], &[]).unwrap();
-    store.write(std::slice::from_ref(&a), &[LabelRecord::new(&a.id, "example_failed", "right", false, None)]).unwrap();
+    store
+        .write(std::slice::from_ref(&a), &[LabelRecord::new(&a.id, "example_failed", Label::Right, false, None)])
+        .unwrap();
     assert_eq!(store.counts().unwrap(), (2, 1));
     assert_eq!(store.execution(&a.id).unwrap(), Some(a));
     assert_eq!(store.integrity_check().unwrap(), "ok");
@@ -50,7 +52,7 @@ fn exports_have_the_documented_rows() {
     store
         .write(
             &[bad.clone(), good.clone(), other],
-            &[LabelRecord::new(&bad.id, "example_failed", "right", false, None)],
+            &[LabelRecord::new(&bad.id, "example_failed", Label::Right, false, None)],
         )
         .unwrap();
     let read = |kind, name: &str| {

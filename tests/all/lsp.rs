@@ -52,6 +52,23 @@ fn edit_loop_diagnostics_hover_code_action_fix_and_clean_exit() {
     );
     let action = &actions["result"][0];
     assert_eq!(action["title"], "Add this example as a unit test in test_stats.py");
+    // Every action has a kind (VS Code drops those without one), and `only` is honoured.
+    let kinds = |r: &Value| -> Vec<String> {
+        r["result"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap_or("").to_string()).collect()
+    };
+    let all = kinds(&actions);
+    assert_eq!(all.first().map(String::as_str), Some("quickfix"));
+    assert!(all.contains(&"plumb.label".to_string()), "the labels are offered: {all:?}");
+    let quick = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": d["range"], "context": {"diagnostics": diags, "only": ["quickfix"]}}),
+    );
+    assert_eq!(kinds(&quick), ["quickfix"], "only the quick fix: {quick}");
+    let labels = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": d["range"], "context": {"diagnostics": diags, "only": ["plumb"]}}),
+    );
+    assert_eq!(kinds(&labels), ["plumb.label", "plumb.label"], "a parent kind matches: {labels}");
     let ops = action["edit"]["documentChanges"].as_array().unwrap();
     assert_eq!(ops[0]["kind"], "create");
     assert!(ops[0]["uri"].as_str().unwrap().ends_with("/tests/test_stats.py"));

@@ -2,7 +2,9 @@
 //! against the real sandbox runtime and the real `plumb` binary.
 #![allow(clippy::print_stderr)]
 
+mod architecture;
 mod cli;
+mod engine;
 mod hostile;
 mod lsp;
 mod lsp_client;

@@ -11,7 +11,7 @@ fn nvim() -> PathBuf {
     if let Some(p) = std::env::var_os("PLUMB_NVIM") {
         return PathBuf::from(p);
     }
-    let venv = plumb::sandbox::runtime::cache_dir().join("tools").join(format!("nvim-{NVIM_VERSION}"));
+    let venv = plumb::base::cache_dir().join("tools").join(format!("nvim-{NVIM_VERSION}"));
     let exe = venv.join("bin").join("nvim");
     if !exe.is_file() {
         let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())

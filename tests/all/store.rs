@@ -29,7 +29,7 @@ fn python_with_datasets() -> PathBuf {
     if let Some(p) = std::env::var_os("PLUMB_DATASETS_PYTHON") {
         return PathBuf::from(p);
     }
-    let venv = plumb::sandbox::runtime::cache_dir().join("tools").join("datasets-5.2.0-pyarrow-26.0.1");
+    let venv = plumb::base::cache_dir().join("tools").join("datasets-5.2.0-pyarrow-26.0.1");
     let python = venv.join("bin").join("python");
     let ready = venv.join(".installed");
     if !ready.is_file() {

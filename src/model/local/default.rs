@@ -11,7 +11,7 @@ use candle_core::Device;
 use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use sha2::{Digest, Sha256};
 
-use crate::sandbox::runtime::{cache_dir, hex, run, write_atomic};
+use crate::base::{cache_dir, hex, run, write_atomic};
 
 /// What the JSON's `evidence.model` says for the default model.
 pub const DEFAULT_MODEL_NAME: &str = "SmolLM2-135M-Instruct-Q8_0";

@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use candle_core::{Device, Tensor};
 
 use super::{ModelError, Prompt, Sampler};
-use crate::sandbox::Cancel;
+use crate::base::Cancel;
 use sample::{Rng, Sampling};
 use weights::Loaded;
 

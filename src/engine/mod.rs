@@ -1,0 +1,450 @@
+//! The one way through: document → syntax → evidence → sandbox → judge, as a value. An [`Engine`]
+//! owns what outlives one check — the sandbox (loaded lazily, once), the model (built from the
+//! settings, reused while they stay the same), the verdict cache and the training-data recorder —
+//! and [`Engine::check`] turns a document into a [`FileReport`]. `cli` and `lsp` are two faces of
+//! it: they parse their own input into [`Options`], build one engine and render its reports.
+//!
+//! The engine arranges runs and nothing else: `plan` lays evidence out as sandbox programs and reads
+//! outcomes back into the typed evidence, and every decision (consensus, suspicion, shrinking,
+//! status, confidence) is the judge's.
+
+mod cache;
+mod coder;
+mod input;
+mod plan;
+mod record;
+mod settings;
+pub mod wire;
+
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::base::Cancel;
+use crate::evidence::{FunctionEvidence, Outcome};
+use crate::judge::matrix::Calibration;
+use crate::judge::{self, Finding, FindingKind, Severity, Subject, Verdict};
+use crate::sandbox::{Limits, Report, Sandbox};
+use crate::store::{self, ExecutionRecord, Provenance, TestKind, TestRecord};
+use crate::syntax::{self, Function, LineIndex, SyntaxIssue};
+
+pub use cache::Cache;
+pub use coder::Coder;
+pub use input::{Document, InputError, MAX_FILE_BYTES, read_document};
+pub use record::{Recorder, StoreNotice};
+pub use settings::{LocalModel, MEMORY_MB, ModelChoice, Options, SAMPLES, Settings, StoreChoice, TIMEOUT_MS};
+
+/// Deadline per case for what the model proposed (candidates, generated tests, differential inputs).
+const MODEL_CASE_DEADLINE: Duration = Duration::from_millis(300);
+
+/// One function and what the judge made of it.
+#[derive(Debug, Clone)]
+pub struct FunctionReport {
+    pub function: Function,
+    pub verdict: Verdict,
+}
+
+/// A checked file.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub path: String,
+    pub text: String,
+    pub line_index: LineIndex,
+    pub functions: Vec<FunctionReport>,
+    /// Syntax errors outside every function.
+    pub module_issues: Vec<SyntaxIssue>,
+    /// The decoder replaced invalid UTF-8.
+    pub lossy: bool,
+    /// Training records of the executions this check ran (cached verdicts give none).
+    pub records: Vec<ExecutionRecord>,
+    /// Why model evidence is missing, when a configured model could not be used.
+    pub model_error: Option<String>,
+    /// Time spent waiting for the model, and in the whole check.
+    pub model_time: Duration,
+    pub total_time: Duration,
+}
+
+impl FileReport {
+    /// A report with nothing in it (the document could not be checked).
+    pub fn empty(doc: &Document) -> FileReport {
+        FileReport {
+            path: doc.path.clone(),
+            line_index: LineIndex::new(&doc.text),
+            text: doc.text.clone(),
+            functions: Vec::new(),
+            module_issues: Vec::new(),
+            lossy: doc.lossy,
+            records: Vec::new(),
+            model_error: None,
+            model_time: Duration::ZERO,
+            total_time: Duration::ZERO,
+        }
+    }
+
+    /// Syntax errors outside every function, as findings.
+    pub fn module_findings(&self) -> Vec<Finding> {
+        self.module_issues
+            .iter()
+            .map(|issue| Finding {
+                kind: FindingKind::SyntaxError,
+                severity: Severity::Error,
+                message: issue.message.clone(),
+                range: issue.range,
+                feedback: String::new(),
+            })
+            .collect()
+    }
+
+    pub fn failing(&self) -> bool {
+        self.functions.iter().any(|f| f.verdict.status == judge::Status::Failing) || !self.module_issues.is_empty()
+    }
+}
+
+/// The model built for some settings, or why it could not be.
+type Built = (ModelChoice, u32, Result<Option<Arc<Coder>>, String>);
+
+/// The orchestrator. Shared by reference between threads: every method takes `&self`.
+pub struct Engine {
+    settings: RwLock<Arc<Settings>>,
+    sandbox: OnceLock<Result<Arc<Sandbox>, String>>,
+    model: Mutex<Option<Built>>,
+    cache: Cache,
+    recorder: Recorder,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("settings", &self.settings()).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    pub fn new(settings: Settings) -> Engine {
+        let recorder = Recorder::new(settings.store.clone());
+        Engine {
+            settings: RwLock::new(Arc::new(settings)),
+            sandbox: OnceLock::new(),
+            model: Mutex::new(None),
+            cache: Cache::default(),
+            recorder,
+        }
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        Arc::clone(&self.settings.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// New settings for later checks. The sandbox stays; the model is rebuilt only if its
+    /// settings changed; cached verdicts stay valid (their key includes the settings).
+    pub fn configure(&self, settings: Settings) {
+        self.recorder.set_path(settings.store.clone());
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
+    }
+
+    /// The sandbox, built on first use (`status` hears about slow steps). An error is plumb's own
+    /// environment failing, remembered and not retried.
+    pub fn sandbox(&self, status: &mut dyn FnMut(&str)) -> Result<Arc<Sandbox>, String> {
+        self.sandbox
+            .get_or_init(|| crate::sandbox::runtime::load(status).map(Arc::new).map_err(|e| format!("{e:#}")))
+            .clone()
+    }
+
+    /// The configured model; with `fetch`, a missing default model is fetched now. A model that
+    /// cannot be built is an error once per settings, then simply absent.
+    fn coder(
+        &self,
+        settings: &Settings,
+        fetch: bool,
+        status: &mut dyn FnMut(&str),
+    ) -> (Option<Arc<Coder>>, Option<String>) {
+        let mut model = self.model.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((choice, samples, built)) = model.as_ref()
+            && *choice == settings.model
+            && *samples == settings.samples
+        {
+            return (built.clone().ok().flatten(), None);
+        }
+        let built = Coder::from_choice(&settings.model, settings.samples, fetch, status).map(|c| c.map(Arc::new));
+        let error = built.as_ref().err().cloned();
+        *model = Some((settings.model.clone(), settings.samples, built.clone()));
+        (built.ok().flatten(), error)
+    }
+
+    /// Loads the sandbox and the model now rather than on the first check (the CLI's way: slow
+    /// steps are reported as they happen). Returns the model's problem, if any: a warning.
+    pub fn prepare(&self, status: &mut dyn FnMut(&str)) -> Result<Option<String>, String> {
+        self.sandbox(status)?;
+        let settings = self.settings();
+        Ok(self.coder(&settings, true, status).1)
+    }
+
+    /// The configured model's name, once it is built.
+    pub fn model_name(&self) -> Option<String> {
+        let model = self.model.lock().unwrap_or_else(|p| p.into_inner());
+        model.as_ref().and_then(|(_, _, built)| built.as_ref().ok()?.as_ref().map(|c| c.name.clone()))
+    }
+
+    /// Forgets every cached verdict.
+    pub fn clear_cache(&self) {
+        self.cache.clear();
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// What a cached verdict depends on besides the function's text.
+    fn fingerprint(settings: &Settings, coder: Option<&Coder>) -> String {
+        let l = &settings.limits;
+        let model = coder.map_or_else(|| "no-model".into(), Coder::fingerprint);
+        format!(
+            "{}:{}:{}:{}:{}:{model}:{}",
+            crate::sandbox::runtime::runner_hash(),
+            l.case_deadline.as_millis(),
+            l.run_deadline.as_millis(),
+            l.memory_bytes,
+            l.output_chars,
+            Calibration::builtin().version
+        )
+    }
+
+    /// Checks one document. Functions whose text was checked before with the same settings
+    /// (wherever they are in the file) reuse their verdict; new verdicts are cached unless the run
+    /// was cancelled or a configured model was not asked (`ask_model` false: the editor's checks
+    /// while typing). `Err` only when the sandbox cannot be loaded.
+    pub fn check(
+        &self,
+        doc: &Document,
+        ask_model: bool,
+        cancel: &Cancel,
+        status: &mut dyn FnMut(&str),
+    ) -> Result<FileReport, String> {
+        let sandbox = self.sandbox(status)?;
+        let settings = self.settings();
+        let (coder, problem) = self.coder(&settings, false, status);
+        let mut report = check_with(&sandbox, &self.cache, &settings, coder.as_deref(), doc, ask_model, cancel);
+        if report.model_error.is_none() {
+            report.model_error = problem;
+        }
+        Ok(report)
+    }
+}
+
+/// Python's own compiler may reject what tree-sitter accepted (an unexpected indent, say): the
+/// top-level statements that failed with a SyntaxError are syntax issues too.
+fn compiler_issues(text: &str, line_index: &LineIndex, report: &Report, known: &mut Vec<SyntaxIssue>) {
+    for failure in &report.setup {
+        let Some(exc) = failure.outcome.exception() else { continue };
+        if !matches!(exc.exc_type.as_str(), "SyntaxError" | "IndentationError" | "TabError") {
+            continue;
+        }
+        let Some(line) = exc.line else { continue };
+        let (start, end) = line_index.line_range(text, line);
+        let start = start + (text[start..end].len() - text[start..end].trim_start().len());
+        if known.iter().any(|i| i.range.start < end && start <= i.range.end) {
+            continue;
+        }
+        let message = match exc.message.rfind(" (") {
+            Some(at) if exc.message.ends_with(')') => &exc.message[..at],
+            _ => exc.message.as_str(),
+        };
+        known.push(SyntaxIssue {
+            range: syntax::TextRange::new(start, end.max(start)),
+            message: format!("syntax error: {message}"),
+        });
+    }
+}
+
+fn within(f: &Function, i: &SyntaxIssue) -> bool {
+    f.range.start <= i.range.start && i.range.end <= f.range.end
+}
+
+/// The check itself, over what the engine holds.
+fn check_with(
+    sandbox: &Sandbox,
+    cache: &Cache,
+    settings: &Settings,
+    coder: Option<&Coder>,
+    doc: &Document,
+    ask_model: bool,
+    cancel: &Cancel,
+) -> FileReport {
+    let started = Instant::now();
+    let text = doc.text.as_str();
+    let parsed = syntax::parse(text);
+    let fingerprint = Engine::fingerprint(settings, coder);
+    let cached: Vec<Option<Verdict>> =
+        parsed.functions.iter().map(|f| cache.get(&f.key, &fingerprint, f.range.start)).collect();
+
+    // Model evidence first: generated tests and candidates join the same sandbox runs.
+    let mut model_error = None;
+    let model_started = Instant::now();
+    let mut evidence: Vec<Option<FunctionEvidence>> = Vec::with_capacity(parsed.functions.len());
+    for (f, cached) in parsed.functions.iter().zip(&cached) {
+        if cached.is_some() {
+            evidence.push(None);
+            continue;
+        }
+        let proposals = match coder {
+            Some(c) if ask_model && !f.has_error && f.qualified_name == f.name && model_error.is_none() => {
+                match c.generate(f, text, cancel) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        model_error = Some(e.to_string());
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let examples: Vec<usize> =
+            if f.has_error { Vec::new() } else { (0..f.examples.len()).filter(|&e| !f.examples[e].skip).collect() };
+        let inputs = proposals.as_ref().map(|p| plan::differential_inputs(f, &p.tests)).unwrap_or_default();
+        evidence.push(Some(FunctionEvidence::new(examples, proposals, inputs)));
+    }
+    let model_time = model_started.elapsed();
+
+    // The examples run under the user's deadline; what the model proposed under its own short
+    // one, so that a looping candidate or input cannot cost the user's budget many times over.
+    let base = plan::base_program(&doc.path, text, &parsed);
+    let mut examples_run = plan::Run::new(base.clone());
+    let mut model_run = plan::Run::new(base.clone());
+    for (i, (f, e)) in parsed.functions.iter().zip(&evidence).enumerate() {
+        if let Some(e) = e
+            && !f.has_error
+            && (!e.examples.is_empty() || e.proposals.is_some())
+        {
+            plan::add_function(i, f, e, &mut examples_run, &mut model_run);
+        }
+    }
+    let model_limits =
+        Limits { case_deadline: settings.limits.case_deadline.min(MODEL_CASE_DEADLINE), ..settings.limits };
+    let run = |r: &plan::Run, limits: &Limits| {
+        if r.is_empty() {
+            Report { setup: Vec::new(), outcomes: Vec::new(), instances: 0 }
+        } else {
+            sandbox.run(&r.program, limits, cancel)
+        }
+    };
+    let examples_report = run(&examples_run, &settings.limits);
+    let model_report = run(&model_run, &model_limits);
+
+    let line_index = LineIndex::new(text);
+    let mut syntax_issues = parsed.syntax_issues.clone();
+    compiler_issues(text, &line_index, &examples_report, &mut syntax_issues);
+    let module_issues: Vec<SyntaxIssue> =
+        syntax_issues.iter().filter(|i| !parsed.functions.iter().any(|f| within(f, i))).cloned().collect();
+    examples_run.fill(examples_report, &mut evidence);
+    model_run.fill(model_report, &mut evidence);
+
+    let provenance = Provenance {
+        runtime: crate::sandbox::runtime::runner_hash(),
+        prompt_version: crate::model::PROMPT_VERSION.to_string(),
+    };
+    // Judged without a configured model that was not asked: not the verdict to keep.
+    let without_model = coder.is_some() && !ask_model;
+    let mut records = Vec::new();
+    let mut functions = Vec::with_capacity(parsed.functions.len());
+    for ((function, cached), e) in parsed.functions.iter().zip(cached).zip(evidence) {
+        if let Some(verdict) = cached {
+            functions.push(FunctionReport { function: function.clone(), verdict });
+            continue;
+        }
+        let Some(mut e) = e else { continue };
+        e.syntax_issues = syntax_issues.iter().filter(|i| within(function, i)).cloned().collect();
+        let subject = Subject { path: &doc.path, function, source: &text[function.range.start..function.range.end] };
+        if let Some(p) = &e.proposals {
+            while let Some(mut round) = judge::next_shrink(subject, &e) {
+                let program = crate::sandbox::Program {
+                    groups: plan::shrink_groups(function, &p.candidates, &round),
+                    ..base.clone()
+                };
+                plan::fill_shrink(&mut round, sandbox.run(&program, &model_limits, cancel));
+                e.shrinks.push(round);
+            }
+        }
+        let judged = judge::judge(subject, &e, Calibration::builtin());
+        let complete = !e.cancelled();
+        if complete && !cancel.is_cancelled() && model_error.is_none() && !without_model {
+            cache.put(function.key, &fingerprint, function.range.start, &judged.verdict);
+            records.extend(records_of(&provenance, doc, function, &e, &judged, coder));
+        }
+        functions.push(FunctionReport { function: function.clone(), verdict: judged.verdict });
+    }
+    FileReport {
+        path: doc.path.clone(),
+        line_index,
+        text: doc.text.clone(),
+        functions,
+        module_issues,
+        lossy: doc.lossy,
+        records,
+        model_error,
+        model_time,
+        total_time: started.elapsed(),
+    }
+}
+
+/// The training records of one judged function: the user's function on its examples, and each
+/// loaded candidate on the examples and the surviving tests.
+fn records_of(
+    provenance: &Provenance,
+    doc: &Document,
+    function: &Function,
+    e: &FunctionEvidence,
+    judged: &judge::Judgement,
+    coder: Option<&Coder>,
+) -> Vec<ExecutionRecord> {
+    let text = doc.text.as_str();
+    let mut out = Vec::new();
+    let examples: Vec<_> = e
+        .examples
+        .iter()
+        .zip(&e.user.examples)
+        .zip(&judged.examples)
+        .filter_map(|((&x, outcome), v)| Some((&function.examples[x], outcome.as_ref()?, v)))
+        .collect();
+    out.extend(store::execution_record(provenance, &doc.path, text, function, &examples, &judged.verdict));
+    let (Some(coder), Some(p)) = (coder, &e.proposals) else { return out };
+    let c = &coder.candidates;
+    let sampler = serde_json::json!({
+        "temperature": c.temperature, "top_p": c.top_p, "top_k": c.top_k,
+        "repetition_penalty": c.repetition_penalty, "seed": c.seed, "n": c.n,
+        "max_tokens": c.max_tokens, "p_true": coder.p_true,
+    });
+    for result in &judged.candidates {
+        let cells = &e.candidates[result.candidate];
+        let results: Vec<(TestRecord, &Outcome, bool)> = result
+            .results
+            .iter()
+            .filter_map(|&(column, passed)| {
+                let outcome = cells.get(column)?;
+                let test = match column {
+                    crate::evidence::Column::Example(j) => {
+                        let ex = &function.examples[e.examples[j]];
+                        TestRecord {
+                            kind: TestKind::Example,
+                            source: ex.source.clone(),
+                            expected: ex.want.clone(),
+                            line: ex.line,
+                        }
+                    }
+                    crate::evidence::Column::Test(t) => TestRecord {
+                        kind: TestKind::Generated,
+                        source: p.tests[t].clone(),
+                        expected: String::new(),
+                        line: 0,
+                    },
+                    _ => return None,
+                };
+                Some((test, outcome, passed))
+            })
+            .collect();
+        let candidate = store::Candidate {
+            source: &p.candidates[result.candidate],
+            model_id: &coder.name,
+            sampler: sampler.clone(),
+        };
+        out.extend(store::candidate_record(provenance, &doc.path, text, function, &candidate, &results));
+    }
+    out
+}

@@ -1,0 +1,314 @@
+//! The one verdict: a function's typed evidence → its status, findings, counterexample, fix and
+//! confidence. Every judging rule lives here or in `matrix` (consensus, strength, calibration);
+//! the engine only arranges runs and asks. [`next_shrink`] tells the engine which smaller inputs
+//! to run next; [`judge`] reads all of it, shrinking rounds included, and decides.
+
+use super::matrix::{self, Behaviour, Calibration, CandidateRun, Consensus, Counterexample, Parts, Strength};
+use super::{ExampleVerdict, Finding, FindingKind, Fix, Severity, Status, Verdict, judge_example, judge_examples};
+use crate::evidence::inputs::{self, Args};
+use crate::evidence::{Cells, Column, FunctionEvidence, Outcome, Proposals, ShrinkRound};
+use crate::syntax::Function;
+
+/// Shrinking: at most this many rounds, each trying at most this many smaller inputs.
+pub const SHRINK_ROUNDS: usize = 8;
+pub const SHRINK_WIDTH: usize = 24;
+
+/// The function being judged, its text, and the file name its feedback shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub path: &'a str,
+    pub function: &'a Function,
+    /// The function's own text (decorators included).
+    pub source: &'a str,
+}
+
+/// The verdict, and what it was made of (for the training records).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    /// The user's function on each example column, judged on its own terms (before a consensus
+    /// made any of them suspect).
+    pub examples: Vec<ExampleVerdict>,
+    /// Each candidate that loaded, against the examples and the surviving generated tests (PLUM).
+    pub candidates: Vec<CandidateResult>,
+}
+
+/// One candidate's results: each column it is judged on, and whether it passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateResult {
+    /// Index into the proposals' candidates.
+    pub candidate: usize,
+    pub results: Vec<(Column, bool)>,
+}
+
+/// The user's function on one example column. A cell that never ran reads as cancelled.
+fn example_verdict(subject: Subject<'_>, ev: &FunctionEvidence, k: usize, cells: &Cells) -> ExampleVerdict {
+    let example = &subject.function.examples[ev.examples[k]];
+    let outcome = cells.examples.get(k).and_then(Option::as_ref).unwrap_or(&Outcome::Cancelled);
+    judge_example(subject.path, &subject.function.name, example, outcome)
+}
+
+/// A cell where the code ran and raised nothing.
+fn ran_clean(outcome: Option<&Outcome>) -> bool {
+    matches!(outcome, Some(Outcome::Ran(r)) if r.exception.is_none())
+}
+
+/// The behaviours of a row on consecutive columns, up to the first that did not run.
+fn behaviours(cells: &[Option<Outcome>]) -> Vec<Behaviour> {
+    cells.iter().map_while(Option::as_ref).map(Behaviour::of).collect()
+}
+
+/// The matrix read as the consensus sees it.
+struct Analysis {
+    runs: Vec<CandidateRun>,
+    /// Per candidate, per example column: passed.
+    example_passed: Vec<Vec<bool>>,
+    consensus: Option<Consensus>,
+}
+
+fn analyse(subject: Subject<'_>, ev: &FunctionEvidence, p: &Proposals, user_passed: &[bool]) -> Analysis {
+    let n_tests = p.tests.len();
+    let mut runs = Vec::new();
+    let mut example_passed = Vec::new();
+    for cells in &ev.candidates {
+        let loaded = ran_clean(cells.definition.as_ref()) && cells.tests.iter().all(Option::is_some);
+        let tests: Vec<bool> = (0..n_tests).map(|t| ran_clean(cells.tests.get(t).and_then(Option::as_ref))).collect();
+        let present = cells.examples.iter().all(Option::is_some);
+        let passed: Vec<bool> = (0..ev.examples.len())
+            .map(|k| present && matches!(example_verdict(subject, ev, k, cells), ExampleVerdict::Passed))
+            .collect();
+        let examples_ok = present && passed.iter().zip(user_passed).all(|(&ok, &user_ok)| ok || !user_ok);
+        example_passed.push(passed);
+        runs.push(CandidateRun { loaded, tests, examples_ok, inputs: behaviours(&cells.inputs) });
+    }
+    let consensus = matrix::consensus(&runs);
+    Analysis { runs, example_passed, consensus }
+}
+
+/// The smallest differential input on which the user's function and the consensus disagree, then
+/// each shrinking round's accepted smaller input, as far as the rounds go. The second value says
+/// whether the last round found a smaller one (so another round may).
+fn counterexample(ev: &FunctionEvidence, a: &Analysis, c: &Consensus) -> Option<(Args, Behaviour, String, bool)> {
+    let user_inputs = behaviours(&ev.user.inputs);
+    let mut best: Option<(Args, Behaviour, String)> = None;
+    for (i, args) in ev.inputs.iter().enumerate() {
+        let Some(expected) = matrix::consensus_value(&a.runs, &c.members, i) else { continue };
+        let Some(user) = user_inputs.get(i) else { continue };
+        if *user != Behaviour::Returned(expected.to_string())
+            && best.as_ref().is_none_or(|(b, _, _)| args.size() < b.size())
+        {
+            best = Some((args.clone(), user.clone(), expected.to_string()));
+        }
+    }
+    let (mut args, mut user, mut expected) = best?;
+    let mut progressing = true;
+    for round in &ev.shrinks {
+        match accepted(round) {
+            Some((j, u, v)) => {
+                args = round.inputs[j].clone();
+                user = u;
+                expected = v;
+            }
+            None => {
+                progressing = false;
+                break;
+            }
+        }
+    }
+    Some((args, user, expected, progressing))
+}
+
+/// The first smaller input of a round on which every member returns the same value and the user's
+/// function does something else (REFUTE's validity: the spec, as the candidates read it, covers it).
+fn accepted(round: &ShrinkRound) -> Option<(usize, Behaviour, String)> {
+    (0..round.inputs.len()).find_map(|j| {
+        let mut value: Option<String> = None;
+        for m in 0..round.members.len() {
+            match round.candidates.get(m).and_then(|row| row.get(j)).and_then(Option::as_ref).map(Behaviour::of) {
+                Some(Behaviour::Returned(v)) if value.as_ref().is_none_or(|w| *w == v) => value = Some(v),
+                _ => return None,
+            }
+        }
+        let value = value?;
+        if round.members.is_empty() {
+            return None;
+        }
+        let user = round.user.get(j).and_then(Option::as_ref).map(Behaviour::of)?;
+        (user != Behaviour::Returned(value.clone())).then_some((j, user, value))
+    })
+}
+
+/// The next shrinking round to run (its inputs and the consensus members to run them on; the
+/// outcome cells empty), or `None` when the counterexample is as small as it will get.
+pub fn next_shrink(subject: Subject<'_>, ev: &FunctionEvidence) -> Option<ShrinkRound> {
+    let p = ev.proposals.as_ref()?;
+    if ev.shrinks.len() >= SHRINK_ROUNDS {
+        return None;
+    }
+    let user_passed: Vec<bool> = (0..ev.examples.len())
+        .map(|k| matches!(example_verdict(subject, ev, k, &ev.user), ExampleVerdict::Passed))
+        .collect();
+    let a = analyse(subject, ev, p, &user_passed);
+    let c = a.consensus.as_ref()?;
+    let (args, _, _, progressing) = counterexample(ev, &a, c)?;
+    if !progressing {
+        return None;
+    }
+    let smaller = inputs::shrink(&args, SHRINK_WIDTH);
+    if smaller.is_empty() {
+        return None;
+    }
+    Some(ShrinkRound { inputs: smaller, members: c.members.clone(), user: Vec::new(), candidates: Vec::new() })
+}
+
+/// What the model's evidence adds to a verdict.
+#[derive(Default)]
+struct ModelJudgement {
+    findings: Vec<Finding>,
+    parts: Parts,
+    fix: Option<Fix>,
+    counterexample_test: Option<String>,
+    candidates: Vec<CandidateResult>,
+}
+
+/// Reads the matrix, finds the consensus, makes example failures a decisive consensus shares
+/// `example_suspect`, and writes the counterexample and failing-test findings.
+fn model_judgement(
+    subject: Subject<'_>,
+    ev: &FunctionEvidence,
+    p: &Proposals,
+    verdicts: &mut [ExampleVerdict],
+) -> ModelJudgement {
+    let function = subject.function;
+    let user_passed: Vec<bool> = verdicts.iter().map(|v| matches!(v, ExampleVerdict::Passed)).collect();
+    let a = analyse(subject, ev, p, &user_passed);
+    let mut out = ModelJudgement { parts: Parts { p_true: p.p_true, ..Parts::default() }, ..ModelJudgement::default() };
+    let Some(c) = a.consensus.as_ref() else { return out };
+    let user_tests: Vec<&Outcome> = ev.user.tests.iter().map_while(Option::as_ref).collect();
+    out.parts.agreement = Some(c.members.len() as f64 / c.total.max(1) as f64);
+    out.parts.codet_score = Some(c.score);
+    if !c.tests.is_empty() {
+        let passed = c.tests.iter().filter(|&&t| ran_clean(user_tests.get(t).copied())).count();
+        out.parts.tests_passed = Some(passed as f64 / c.tests.len() as f64);
+    }
+
+    // An example the user's function fails in the same way as a decisive consensus: suspect the example.
+    for (k, verdict) in verdicts.iter_mut().enumerate() {
+        let ExampleVerdict::Failed(f) = verdict else { continue };
+        if c.strength() < Strength::Decisive || f.kind != FindingKind::ExampleFailed {
+            continue;
+        }
+        let Some(user) = ev.user.examples.get(k).and_then(Option::as_ref).map(Behaviour::of) else { continue };
+        let members = c
+            .members
+            .iter()
+            .filter(|&&m| {
+                ev.candidates[m].examples.get(k).and_then(Option::as_ref).map(Behaviour::of).as_ref() == Some(&user)
+            })
+            .count();
+        if members == c.members.len() {
+            let call = super::first_line(&function.examples[ev.examples[k]].source);
+            *verdict = ExampleVerdict::Unresolved(Finding {
+                kind: FindingKind::ExampleSuspect,
+                severity: Severity::Warning,
+                message: format!(
+                    "the example looks wrong: `{call}` gives the same here and in {members} of {} candidate solutions, not what the example expects",
+                    c.total
+                ),
+                range: f.range,
+                feedback: f.feedback.clone(),
+            });
+        }
+    }
+
+    let cx = counterexample(ev, &a, c).map(|(args, user, expected, _)| Counterexample {
+        call: args.call(&function.name),
+        user,
+        expected,
+        agreeing: c.members.len(),
+        total: c.total,
+        tests: c.tests.len(),
+    });
+    if let Some(found) = &cx {
+        out.parts.counterexample = true;
+        out.counterexample_test = Some(format!("assert {} == {}", found.call, found.expected));
+    }
+    let facts = matrix::ModelFacts {
+        range: function.name_range,
+        tests: &p.tests,
+        user_tests: &user_tests,
+        consensus: c,
+        counterexample: cx.as_ref(),
+    };
+    out.findings = matrix::model_findings(&facts);
+    out.fix = (!out.findings.is_empty()).then(|| Fix {
+        source: p.candidates[c.members[0]].clone(),
+        passes: c.tests.len(),
+        of: p.tests.len(),
+    });
+    for (k, cells) in ev.candidates.iter().enumerate() {
+        if !a.runs[k].loaded {
+            continue;
+        }
+        let mut results = Vec::new();
+        for j in 0..ev.examples.len() {
+            if let (Some(Some(_)), Some(&passed)) = (cells.examples.get(j), a.example_passed[k].get(j)) {
+                results.push((Column::Example(j), passed));
+            }
+        }
+        for &t in &c.tests {
+            let Some(outcome) = cells.tests.get(t).and_then(Option::as_ref) else { continue };
+            results.push((Column::Test(t), ran_clean(Some(outcome))));
+        }
+        out.candidates.push(CandidateResult { candidate: k, results });
+    }
+    out
+}
+
+/// Judges one function from its evidence.
+pub fn judge(subject: Subject<'_>, ev: &FunctionEvidence, calibration: &Calibration) -> Judgement {
+    let examples: Vec<ExampleVerdict> =
+        (0..ev.examples.len()).map(|k| example_verdict(subject, ev, k, &ev.user)).collect();
+    let mut verdicts = examples.clone();
+    let mut extra: Vec<Finding> = ev
+        .syntax_issues
+        .iter()
+        .map(|i| Finding {
+            kind: FindingKind::SyntaxError,
+            severity: Severity::Error,
+            message: i.message.clone(),
+            range: i.range,
+            feedback: format!("SyntaxError: {}\n", i.message.trim_start_matches("syntax error: ")),
+        })
+        .collect();
+    let mut model = ModelJudgement::default();
+    if let Some(p) = &ev.proposals {
+        model = model_judgement(subject, ev, p, &mut verdicts);
+        extra.append(&mut model.findings);
+        // Raising on the examples' neighbours, where the body raises nothing of the kind on purpose.
+        model.parts.neighbour_raises = matrix::unintended_raises(&behaviours(&ev.user.inputs), subject.source);
+    }
+    let mut parts = model.parts;
+    parts.examples_passed = verdicts.iter().filter(|v| matches!(v, ExampleVerdict::Passed)).count() as u32;
+    let mut verdict = judge_examples(verdicts, extra);
+    parts.verified_failure = verdict.findings.iter().any(|f| f.severity == Severity::Error);
+    // No examples, but the consensus's tests all pass and nothing was found: evidence too.
+    if verdict.status == Status::Unverified
+        && parts.tests_passed == Some(1.0)
+        && !verdict.findings.iter().any(|f| f.severity <= Severity::Warning)
+    {
+        verdict.status = Status::Passing;
+    }
+    if let Some(p) = &ev.proposals {
+        verdict.evidence.generated_tests = p.tests.len() as u32;
+        verdict.evidence.candidates = p.candidates.len() as u32;
+        verdict.evidence.model = Some(p.model.clone());
+    }
+    verdict.fix = model.fix;
+    verdict.counterexample_test = model.counterexample_test;
+    if verdict.evidence.examples > 0 || verdict.evidence.model.is_some() || parts.verified_failure {
+        verdict.confidence = Some(calibration.probability(&parts));
+        verdict.parts = Some(parts);
+    }
+    Judgement { verdict, examples, candidates: model.candidates }
+}
