@@ -8,6 +8,12 @@
 //!   (cache hits) in the same run. Target p50 ≤ 50 ms.
 //! - Resident memory of the idle server before any document (no model), and after the edits.
 //!   Target ≤ 60 MB idle.
+//! - Under hostile load (issue #14's targets): 200 documents opened at once plus 20 looping ones
+//!   (time to every diagnostic; findings that are not the documents' own: target 0), hover p99
+//!   while 20 documents run hostile code (target ≤ 50 ms), first diagnostics of a 20,000-line
+//!   document (target ≤ 2 s), exit after `exit` with the client's configuration request never
+//!   answered (target ≤ 1 s), peak RSS against the sandbox memory budget, and RSS after closing
+//!   every document against idle (target within 20%).
 #![allow(clippy::print_stdout, dead_code)]
 
 #[path = "../tests/all/lsp_client.rs"]
@@ -45,6 +51,127 @@ fn main() {
     run(&dir, "off");
     let store = dir.path().join("lsp-store.sqlite3");
     run(&dir, store.to_str().unwrap());
+    hostile(&dir);
+}
+
+const FAILING: &str = "def add(a, b):\n    \"\"\"\n    >>> add(2, 3)\n    5\n    \"\"\"\n    return a - b\n";
+
+fn looping(i: usize) -> String {
+    format!("def f():\n    \"\"\"\n    >>> f()\n    {i}\n    \"\"\"\n    while True:\n        pass\n")
+}
+
+fn open(c: &mut lsp_client::Client, uri: &str, text: &str) {
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+    );
+}
+
+fn first_code(c: &mut lsp_client::Client, uri: &str) -> String {
+    let p = c.diagnostics(uri, |p| !p["diagnostics"].as_array().unwrap().is_empty());
+    p["diagnostics"][0]["code"].as_str().unwrap_or("").to_string()
+}
+
+fn hostile(dir: &tempfile::TempDir) {
+    println!("== hostile load (memory budget 1024 MiB, 256 MiB per run) ==");
+    let mut c = lsp_client::Client::spawn();
+    c.initialize(json!({}));
+    std::thread::sleep(Duration::from_millis(300));
+    let (idle, _) = c.rss_kib();
+    let uri = |name: String| format!("file://{}/{name}", dir.path().display());
+    // Idle with the sandbox runtime loaded: one document checked and closed.
+    let first = uri("first.py".into());
+    open(&mut c, &first, FAILING);
+    first_code(&mut c, &first);
+    c.notify("textDocument/didClose", json!({"textDocument": {"uri": first}}));
+    std::thread::sleep(Duration::from_secs(1));
+    let (loaded, _) = c.rss_kib();
+    let started = Instant::now();
+    let docs: Vec<String> = (0..200).map(|i| uri(format!("h{i}.py"))).collect();
+    for (i, d) in docs.iter().enumerate() {
+        open(&mut c, d, &FAILING.replace("a - b", &format!("a - b - {i} * 0")));
+    }
+    let loops: Vec<String> = (0..20).map(|i| uri(format!("l{i}.py"))).collect();
+    for (i, d) in loops.iter().enumerate() {
+        open(&mut c, d, &looping(i));
+    }
+    let mut wrong = 0;
+    for d in &docs {
+        wrong += usize::from(first_code(&mut c, d) != "example_failed");
+    }
+    for d in &loops {
+        wrong += usize::from(first_code(&mut c, d) != "timeout");
+    }
+    println!(
+        "200 documents + 20 looping ones opened at once: every diagnostic in {:.1} s; findings not their own (crash, wrong kind): {wrong} (target 0)",
+        started.elapsed().as_secs_f64()
+    );
+
+    // Hover while 20 documents run hostile code (loops, memory bombs, deep recursion).
+    let hostile_code = ["while True:\n        pass", "return 'x' * (1 << 30)", "return f()"];
+    let busy: Vec<String> = (0..20).map(|i| uri(format!("b{i}.py"))).collect();
+    for (i, d) in busy.iter().enumerate() {
+        let body = hostile_code[i % hostile_code.len()];
+        open(&mut c, d, &format!("def f():\n    \"\"\"\n    >>> f()\n    {i}\n    \"\"\"\n    {body}\n"));
+    }
+    let mut hovers = Vec::new();
+    for k in 0..200 {
+        let started = Instant::now();
+        let d = &docs[k % docs.len()];
+        c.request("textDocument/hover", json!({"textDocument": {"uri": d}, "position": {"line": 0, "character": 5}}));
+        hovers.push(started.elapsed());
+    }
+    println!(
+        "hover while 20 documents run hostile code: p50 {:.2} ms  p99 {:.2} ms  (target p99 <= 50 ms)",
+        pct(&hovers, 0.5),
+        pct(&hovers, 0.99)
+    );
+    for d in &busy {
+        first_code(&mut c, d);
+    }
+
+    // A 20,000-line document.
+    let long = uri("long.py".into());
+    let mut text = FAILING.to_string();
+    for i in 0..20_000 {
+        text.push_str(&format!("# comment line {i}\n"));
+    }
+    let started = Instant::now();
+    open(&mut c, &long, &text);
+    let code = first_code(&mut c, &long);
+    println!(
+        "20,000-line document: first diagnostics in {:.0} ms ({code}; target <= 2000 ms)",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+
+    let (_, peak) = c.rss_kib();
+    for d in docs.iter().chain(&loops).chain(&busy).chain([&long]) {
+        c.notify("textDocument/didClose", json!({"textDocument": {"uri": d}}));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let (after, _) = c.rss_kib();
+    println!(
+        "RSS: idle {:.1} MB, idle with the runtime loaded {:.1} MB, peak {:.1} MB (budget 1024 MB of sandbox memory), after closing every document {:.1} MB (ratio to loaded idle {:.2}; target <= 1.20)",
+        idle as f64 / 1024.0,
+        loaded as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        after as f64 / 1024.0,
+        after as f64 / loaded.max(1) as f64
+    );
+    drop(c);
+
+    // Exit with the client's configuration request never answered.
+    let mut c = lsp_client::Client::spawn();
+    c.answers = false;
+    c.initialize(json!({"workspace": {"configuration": true}, "window": {"workDoneProgress": true}}));
+    c.request("shutdown", serde_json::Value::Null);
+    c.notify("exit", serde_json::Value::Null);
+    let asked = Instant::now();
+    let code = c.exit_code(Duration::from_secs(10));
+    println!(
+        "exit with a request left unanswered: {:.0} ms, exit code {code:?} (target <= 1000 ms)",
+        asked.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 fn run(dir: &tempfile::TempDir, store: &str) {

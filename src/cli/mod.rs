@@ -314,6 +314,11 @@ fn run_check(args: CheckArgs) -> ExitCode {
         done.sort_by_key(|(i, _)| *i);
         results = done.into_iter().map(|(_, r)| r).collect();
     }
+    for r in &results {
+        if let Some(why) = &r.degraded {
+            problems.push(InputProblem { path: r.path.clone(), message: why.clone(), fatal: false });
+        }
+    }
     problems.sort_by(|a, b| a.path.cmp(&b.path));
     if let Some(e) = results.iter().find_map(|r| r.model_error.as_ref()) {
         eprintln!("plumb: warning: no model evidence: {e}");

@@ -53,8 +53,24 @@ impl Document {
             Ok(t) => (t.to_string(), false),
             Err(_) => (String::from_utf8_lossy(bytes).into_owned(), true),
         };
-        Ok(Document { path: path.to_string(), text, lossy })
+        Ok(Document { path: path.to_string(), text: lone_cr_to_lf(text), lossy })
     }
+}
+
+/// Python (and LSP) end a line at a lone `\r`; tree-sitter does not. Each becomes `\n`: the same
+/// byte length, so every offset and every line number stays what the editor has.
+fn lone_cr_to_lf(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    let mut bytes = text.into_bytes();
+    for i in 0..bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+            bytes[i] = b'\n';
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII bytes.
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// Reads a file from disk, refusing huge ones before reading them.
@@ -69,4 +85,13 @@ pub fn read_document(path: &Path, shown_as: &str) -> Result<Document, InputError
     }
     let bytes = std::fs::read(path).map_err(|e| InputError::Unreadable(e.to_string()))?;
     Document::from_bytes(shown_as, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lone_carriage_returns_end_lines_and_keep_offsets() {
+        let d = super::Document::from_bytes("m.py", b"def f():\r    return 1\r\n\rx = 'a\xc3\xa9'\r").unwrap();
+        assert_eq!(d.text, "def f():\n    return 1\r\n\nx = 'a\u{e9}'\n");
+    }
 }

@@ -31,7 +31,9 @@ pub use cache::Cache;
 pub use coder::Coder;
 pub use input::{Document, InputError, MAX_FILE_BYTES, read_document};
 pub use record::{Recorder, StoreNotice};
-pub use settings::{LocalModel, MEMORY_MB, ModelChoice, Options, SAMPLES, Settings, StoreChoice, TIMEOUT_MS};
+pub use settings::{
+    LocalModel, MEMORY_BUDGET_MB, MEMORY_MB, ModelChoice, Options, SAMPLES, Settings, StoreChoice, TIMEOUT_MS,
+};
 
 /// Deadline per case for what the model proposed (candidates, generated tests, differential inputs).
 const MODEL_CASE_DEADLINE: Duration = Duration::from_millis(300);
@@ -61,6 +63,8 @@ pub struct FileReport {
     /// Time spent waiting for the model, and in the whole check.
     pub model_time: Duration,
     pub total_time: Duration,
+    /// Why the file was not analysed (or only in part), when that happened.
+    pub degraded: Option<String>,
 }
 
 impl FileReport {
@@ -77,6 +81,7 @@ impl FileReport {
             model_error: None,
             model_time: Duration::ZERO,
             total_time: Duration::ZERO,
+            degraded: None,
         }
     }
 
@@ -143,9 +148,12 @@ impl Engine {
     /// The sandbox, built on first use (`status` hears about slow steps). An error is plumb's own
     /// environment failing, remembered and not retried.
     pub fn sandbox(&self, status: &mut dyn FnMut(&str)) -> Result<Arc<Sandbox>, String> {
-        self.sandbox
+        let sandbox = self
+            .sandbox
             .get_or_init(|| crate::sandbox::runtime::load(status).map(Arc::new).map_err(|e| format!("{e:#}")))
-            .clone()
+            .clone()?;
+        sandbox.set_memory_budget(self.settings().memory_budget);
+        Ok(sandbox)
     }
 
     /// The configured model; with `fetch`, a missing default model is fetched now. A model that
@@ -363,7 +371,7 @@ fn check_with(
             }
         }
         let judged = judge::judge(subject, &e, Calibration::builtin());
-        let complete = !e.cancelled();
+        let complete = !e.incomplete();
         if complete && !cancel.is_cancelled() && model_error.is_none() && !without_model {
             cache.put(function.key, &fingerprint, function.range.start, &judged.verdict);
             records.extend(records_of(&provenance, doc, function, &e, &judged, coder));
@@ -381,6 +389,9 @@ fn check_with(
         model_error,
         model_time,
         total_time: started.elapsed(),
+        degraded: parsed.timed_out.then(|| {
+            format!("the file could not be parsed within {} s; it was not analysed", syntax::PARSE_BUDGET.as_secs())
+        }),
     }
 }
 

@@ -12,6 +12,8 @@ use crate::sandbox::Limits;
 pub const TIMEOUT_MS: RangeInclusive<u64> = 10..=60_000;
 /// Memory limit of the sandboxed interpreter, in MiB.
 pub const MEMORY_MB: RangeInclusive<u64> = 32..=1024;
+/// Memory all sandbox runs in flight may reserve together, in MiB (a server's budget).
+pub const MEMORY_BUDGET_MB: RangeInclusive<u64> = 64..=65_536;
 /// Samples per function asked of the model.
 pub const SAMPLES: RangeInclusive<u32> = 1..=16;
 
@@ -71,6 +73,8 @@ pub enum StoreChoice {
 pub struct Options {
     pub timeout_ms: u64,
     pub memory_mb: u64,
+    /// The sum of the memory limits of the runs in flight; more runs wait.
+    pub memory_budget_mb: u64,
     /// An OpenAI-compatible server; when set it is the model, whatever `local_model` says.
     pub model_url: Option<String>,
     /// The model's name on that server.
@@ -90,6 +94,7 @@ impl Default for Options {
         Options {
             timeout_ms: 2000,
             memory_mb: 256,
+            memory_budget_mb: 1024,
             model_url: None,
             model_name: None,
             model_chat: false,
@@ -106,6 +111,8 @@ impl Default for Options {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub limits: Limits,
+    /// Bytes of sandbox memory the runs in flight may reserve together.
+    pub memory_budget: usize,
     pub model: ModelChoice,
     pub samples: u32,
     /// `None`: recording is off.
@@ -115,7 +122,13 @@ pub struct Settings {
 impl Default for Settings {
     /// Docstring examples only, no store: what tests and benchmarks start from.
     fn default() -> Self {
-        Settings { limits: Limits::default(), model: ModelChoice::Off, samples: 4, store: None }
+        Settings {
+            limits: Limits::default(),
+            memory_budget: crate::sandbox::DEFAULT_MEMORY_BUDGET,
+            model: ModelChoice::Off,
+            samples: 4,
+            store: None,
+        }
     }
 }
 
@@ -145,6 +158,7 @@ impl Options {
                 memory_bytes: (clamp(self.memory_mb, &MEMORY_MB) as usize) << 20,
                 ..Limits::default()
             },
+            memory_budget: (clamp(self.memory_budget_mb, &MEMORY_BUDGET_MB) as usize) << 20,
             model,
             samples: clamp(self.model_samples, &SAMPLES),
             store,

@@ -174,9 +174,9 @@ impl FunctionEvidence {
         self.user.outcomes().chain(self.candidates.iter().flat_map(Cells::outcomes)).chain(shrinks)
     }
 
-    /// Some cell was cancelled: the evidence is incomplete.
-    pub fn cancelled(&self) -> bool {
-        self.outcomes().any(|o| matches!(o, Outcome::Cancelled))
+    /// Some cell was cancelled or could not run: the evidence is incomplete.
+    pub fn incomplete(&self) -> bool {
+        self.outcomes().any(Outcome::incomplete)
     }
 }
 
@@ -201,6 +201,6 @@ mod tests {
         assert_eq!(e.cell(Row::User, Column::Example(0)), None);
         assert_eq!(e.candidates[0].get(Column::Definition), Some(&Outcome::Cancelled));
         assert_eq!(e.outcomes().count(), 2);
-        assert!(e.cancelled());
+        assert!(e.incomplete());
     }
 }

@@ -71,6 +71,9 @@ pub enum Outcome {
     Exited { code: i32 },
     /// Anything else the runtime reported: a trap, a broken runner.
     Crash { detail: String },
+    /// The host could not run it (no instance could be made): not the program's doing, and not
+    /// evidence either way.
+    Unavailable { detail: String },
 }
 
 /// The class of an outcome, for findings and tests.
@@ -86,6 +89,7 @@ pub enum Class {
     OutputLimit,
     Exited,
     Crash,
+    Unavailable,
 }
 
 impl Outcome {
@@ -108,7 +112,13 @@ impl Outcome {
             Outcome::OutputLimit { .. } => Class::OutputLimit,
             Outcome::Exited { .. } => Class::Exited,
             Outcome::Crash { .. } => Class::Crash,
+            Outcome::Unavailable { .. } => Class::Unavailable,
         }
+    }
+
+    /// The outcome says nothing about the program: the run was cancelled or could not start.
+    pub fn incomplete(&self) -> bool {
+        matches!(self, Outcome::Cancelled | Outcome::Unavailable { .. })
     }
 
     pub fn ran(&self) -> Option<&Ran> {

@@ -238,6 +238,12 @@ pub fn judge_example(filename: &str, function: &str, example: &Example, outcome:
             format!("`{call}` crashed the interpreter: {}", feedback::clip(detail, 100)),
             report(Got::Raw(&format!("Crash: {detail}\n"))),
         )),
+        Outcome::Unavailable { detail } => ExampleVerdict::Unresolved(finding(
+            FindingKind::ExampleUnresolved,
+            Severity::Hint,
+            format!("`{call}` could not be run: {}", feedback::clip(detail, 100)),
+            String::new(),
+        )),
         Outcome::Cancelled => ExampleVerdict::Unresolved(finding(
             FindingKind::ExampleUnresolved,
             Severity::Hint,

@@ -91,7 +91,7 @@ pub(super) fn code_actions(
     uri: &Uri,
     result: &FileReport,
     diagnostics: &[Diagnostic],
-    existing: Option<&str>,
+    existing: &TestFile,
 ) -> Vec<CodeAction> {
     let Some(path) = uri.to_file_path().map(|p| p.into_owned()) else { return Vec::new() };
     let mut actions = Vec::new();
@@ -136,7 +136,7 @@ pub(super) fn model_actions(
     uri: &Uri,
     result: &FileReport,
     diagnostics: &[Diagnostic],
-    existing: Option<&str>,
+    existing: &TestFile,
     encoding: crate::syntax::PositionEncoding,
 ) -> Vec<CodeAction> {
     let Some(path) = uri.to_file_path().map(|p| p.into_owned()) else { return Vec::new() };
@@ -211,11 +211,16 @@ fn add_test_action(
     test: &UnitTest,
     what: &str,
     d: &Diagnostic,
-    existing: Option<&str>,
+    existing: &TestFile,
 ) -> Option<CodeAction> {
     let test_path = test_file_for(path);
     let test_uri = Uri::from_file_path(&test_path)?;
-    let current = existing.map(str::to_string).or_else(|| std::fs::read_to_string(&test_path).ok());
+    let current = match existing {
+        TestFile::Text(text) => Some(text.clone()),
+        TestFile::Absent => None,
+        // Neither open nor readable as a plain file: better no action than a wrong edit.
+        TestFile::Unknown => return None,
+    };
     let (insert_at, text) = match &current {
         Some(content) => {
             let lines = content.split('\n').count() as u32;
@@ -314,6 +319,32 @@ fn is_literal_like(want: &str) -> bool {
         && (want.starts_with(['\'', '"', '[', '(', '{', '-'])
             || want.chars().next().is_some_and(|c| c.is_ascii_digit())
             || matches!(want, "True" | "False" | "None"))
+}
+
+/// What is known of the test file an action would append to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum TestFile {
+    /// Its text (the editor's, when it is open).
+    Text(String),
+    /// It does not exist yet.
+    Absent,
+    /// It could not be read in time, or is not a plain file.
+    Unknown,
+}
+
+/// Test files larger than this are not read for an action.
+const MAX_TEST_FILE: u64 = 4 << 20;
+
+/// Reads a test file from disk: only a plain file of sane size. Blocking: call it off the
+/// server's runtime thread (a FIFO or a slow network file system must not freeze the server).
+pub(super) fn read_test_file(path: &Path) -> TestFile {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => TestFile::Absent,
+        Ok(m) if m.is_file() && m.len() <= MAX_TEST_FILE => {
+            std::fs::read_to_string(path).map_or(TestFile::Unknown, TestFile::Text)
+        }
+        _ => TestFile::Unknown,
+    }
 }
 
 /// `tests/test_<module>.py` under the nearest project root that has a `tests/` folder, else

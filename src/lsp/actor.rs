@@ -15,6 +15,10 @@ use super::to_proto;
 use crate::base::Cancel;
 use crate::engine::{Document, Engine, FileReport, MAX_FILE_BYTES, StoreNotice};
 
+/// Checks running at once; more documents wait their turn (the sandbox also bounds its runs by
+/// its instance pool and memory budget).
+const MAX_CHECKS: usize = 4;
+
 pub(super) enum Msg {
     Changed(Uri),
     /// Saved: the model is asked on save (`modelMode: save`).
@@ -58,7 +62,8 @@ pub(super) fn start(shared: Shared, engine: Arc<Engine>, out: UnboundedSender<Ou
     std::thread::Builder::new()
         .name("plumb-actor".into())
         .spawn(move || {
-            Actor { shared, engine, out, tx, next_run: 0, model_error: None, ask_model: HashSet::new() }.run(rx)
+            let workers = start_workers(Arc::clone(&engine), out.clone(), tx.clone());
+            Actor { shared, engine, out, workers, next_run: 0, model_error: None, ask_model: HashSet::new() }.run(rx)
         })
         .expect("spawning the analysis actor");
     handle
@@ -68,7 +73,8 @@ struct Actor {
     shared: Shared,
     engine: Arc<Engine>,
     out: UnboundedSender<Out>,
-    tx: mpsc::Sender<Msg>,
+    /// Jobs for the check workers.
+    workers: mpsc::Sender<Job>,
     next_run: u64,
     /// The last model problem shown, so that it is shown once.
     model_error: Option<String>,
@@ -89,8 +95,14 @@ impl Actor {
         let mut idle_due: HashMap<Uri, Instant> = HashMap::new();
         loop {
             let now = Instant::now();
+            // Only what could start now counts: a document whose run is still going (or any
+            // document, when every worker is busy) waits for that run's `Done`, not for a clock,
+            // so the loop never spins.
+            let startable = |u: &Uri| running.len() < MAX_CHECKS && !running.contains_key(u);
             let mut wait = due
-                .values()
+                .iter()
+                .filter(|(u, _)| startable(u))
+                .map(|(_, t)| t)
                 .chain(idle_due.values())
                 .min()
                 .map(|t| t.saturating_duration_since(now))
@@ -176,9 +188,17 @@ impl Actor {
                 }
             }
             let now = Instant::now();
-            let ready: Vec<Uri> =
-                due.iter().filter(|(u, t)| **t <= now && !running.contains_key(*u)).map(|(u, _)| u.clone()).collect();
-            for uri in ready {
+            let mut ready: Vec<(Instant, Uri)> = due
+                .iter()
+                .filter(|(u, t)| **t <= now && !running.contains_key(*u))
+                .map(|(u, t)| (*t, u.clone()))
+                .collect();
+            // Oldest first; the rest stay due until a worker is free.
+            ready.sort_by_key(|(t, _)| *t);
+            for (_, uri) in ready {
+                if running.len() >= MAX_CHECKS {
+                    break;
+                }
                 due.remove(&uri);
                 if let Some(r) = self.start(uri.clone()) {
                     running.insert(uri, r);
@@ -198,6 +218,9 @@ impl Actor {
         }
         let notices = self.engine.recorder().submit(&result.records);
         self.notify(notices);
+        if let Some(why) = &result.degraded {
+            let _ = self.out.send(Out::Message(MessageType::WARNING, format!("plumb: {}: {why}", result.path)));
+        }
         if let Some(e) = &result.model_error
             && self.model_error.as_ref() != Some(e)
         {
@@ -257,39 +280,65 @@ impl Actor {
         let run = self.next_run;
         let cancel = Cancel::new();
         let ask_model = self.ask_model.remove(&uri);
-        let (tx, engine, out) = (self.tx.clone(), Arc::clone(&self.engine), self.out.clone());
-        let worker_cancel = cancel.clone();
         let _ = self.out.send(Out::Started { uri: uri.clone(), run });
-        let spawned = std::thread::Builder::new().name("plumb-check".into()).spawn(move || {
-            let mut status = |m: &str| {
-                let _ = out.send(Out::Message(MessageType::INFO, format!("plumb: {m}")));
-            };
-            let result = match engine.check(&doc, ask_model, &worker_cancel, &mut status) {
-                Ok(result) => result,
-                Err(e) => {
-                    let _ = out.send(Out::Message(
-                        MessageType::ERROR,
-                        format!("plumb: the sandbox runtime is unavailable: {e}"),
-                    ));
-                    let _ = tx.send(Msg::Done {
-                        uri,
-                        version,
-                        run,
-                        result: Arc::new(FileReport::empty(&doc)),
-                        cancelled: false,
-                    });
-                    return;
-                }
-            };
-            let cancelled = worker_cancel.is_cancelled();
-            let _ = tx.send(Msg::Done { uri, version, run, result: Arc::new(result), cancelled });
-        });
-        match spawned {
-            Ok(_) => Some(Running { run, cancel }),
-            Err(e) => {
-                let _ = self.out.send(Out::Message(MessageType::ERROR, format!("plumb: could not start a check: {e}")));
+        let job = Job { uri, version, run, doc, ask_model, cancel: cancel.clone() };
+        match self.workers.send(job) {
+            Ok(()) => Some(Running { run, cancel }),
+            Err(_) => {
+                let _ = self.out.send(Out::Message(MessageType::ERROR, "plumb: the check workers stopped".into()));
                 None
             }
         }
     }
+}
+
+/// A check for a worker.
+struct Job {
+    uri: Uri,
+    version: i32,
+    run: u64,
+    doc: Document,
+    ask_model: bool,
+    cancel: Cancel,
+}
+
+/// Starts the [`MAX_CHECKS`] worker threads that run checks (the actor hands out no more jobs
+/// than there are workers, so none waits in the queue for long).
+fn start_workers(engine: Arc<Engine>, out: UnboundedSender<Out>, tx: mpsc::Sender<Msg>) -> mpsc::Sender<Job> {
+    let (jobs, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(std::sync::Mutex::new(rx));
+    for n in 0..MAX_CHECKS {
+        let (rx, engine, worker_out, tx) = (Arc::clone(&rx), Arc::clone(&engine), out.clone(), tx.clone());
+        let spawned = std::thread::Builder::new().name(format!("plumb-check-{n}")).spawn(move || {
+            loop {
+                let job = match rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                };
+                let mut status = |m: &str| {
+                    let _ = worker_out.send(Out::Message(MessageType::INFO, format!("plumb: {m}")));
+                };
+                let result = match engine.check(&job.doc, job.ask_model, &job.cancel, &mut status) {
+                    Ok(result) => result,
+                    Err(e) => {
+                        let _ = worker_out.send(Out::Message(
+                            MessageType::ERROR,
+                            format!("plumb: the sandbox runtime is unavailable: {e}"),
+                        ));
+                        FileReport::empty(&job.doc)
+                    }
+                };
+                let cancelled = job.cancel.is_cancelled();
+                let done =
+                    Msg::Done { uri: job.uri, version: job.version, run: job.run, result: Arc::new(result), cancelled };
+                if tx.send(done).is_err() {
+                    return;
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            let _ = out.send(Out::Message(MessageType::ERROR, format!("plumb: could not start a check worker: {e}")));
+        }
+    }
+    jobs
 }

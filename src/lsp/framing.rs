@@ -7,13 +7,22 @@
 //! Each dropped message is replaced by a well-formed request to `$/plumb/invalidMessage` carrying
 //! the JSON-RPC error code (-32700 parse error, -32600 invalid request) and the original id where
 //! one could be read (else null); the server answers it with that error, and reading goes on.
+//!
+//! What passes is re-serialised from the parsed value, so the framework never sees what it would
+//! reject and stop on (a duplicated key, an odd header). The guard also gives the answers the
+//! specification asks for where the framework does not: a request before `initialize` gets
+//! -32002, a `$/` request -32601; a response that is malformed becomes an error response for its
+//! id (or is dropped), never a request; and it tells `exit` to the process, which must end within
+//! a second of it whatever handler is still waiting for the client.
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::io::{AsyncRead, ReadBuf};
+use tokio::sync::Notify;
 
 /// Largest message accepted.
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
@@ -39,6 +48,21 @@ pub(super) struct FrameGuard<R> {
     pending: Vec<u8>,
     pending_at: usize,
     max: usize,
+    /// An `initialize` request went through.
+    initialize_seen: bool,
+    /// Notified when an `exit` notification goes through.
+    exit: Arc<Notify>,
+}
+
+/// What becomes of one well-framed body.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    /// Hand this body on.
+    Pass(Vec<u8>),
+    /// Replace it by a request the server answers with this error.
+    Answer(i64, &'static str, Value),
+    /// A response nobody can be told about: dropped.
+    Drop,
 }
 
 fn frame(body: &[u8]) -> Vec<u8> {
@@ -54,31 +78,84 @@ fn invalid(code: i64, message: &str, id: Value) -> Vec<u8> {
     frame(body.to_string().as_bytes())
 }
 
-/// Checks that a body will decode as a JSON-RPC message; else the error to answer with.
-fn check(body: &[u8]) -> Result<(), (i64, &'static str, Value)> {
-    let value: Value = serde_json::from_slice(body).map_err(|_| (-32700, "invalid JSON", Value::Null))?;
-    let Some(obj) = value.as_object() else { return Err((-32600, "not a JSON-RPC message", Value::Null)) };
-    let id = obj.get("id").cloned();
-    let id_ok = match &id {
-        None | Some(Value::Null) | Some(Value::String(_)) => true,
-        Some(Value::Number(n)) => n.is_i64(),
-        _ => false,
-    };
-    let reply_id = if id_ok { id.clone().unwrap_or(Value::Null) } else { Value::Null };
-    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") || !id_ok {
-        return Err((-32600, "not a JSON-RPC 2.0 message", reply_id));
-    }
-    match obj.get("method") {
-        Some(Value::String(_)) => Ok(()),
-        Some(_) => Err((-32600, "method must be a string", reply_id)),
-        None if id.is_some() && (obj.contains_key("result") || obj.contains_key("error")) => Ok(()),
-        None => Err((-32600, "neither a request nor a response", reply_id)),
-    }
+fn encode(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// A valid response: `jsonrpc`, an id, and exactly one of `result` or a well-formed `error`.
+fn valid_response(obj: &Map<String, Value>) -> bool {
+    let one = obj.contains_key("result") != obj.contains_key("error");
+    let error_ok = obj.get("error").is_none_or(|e| {
+        e.as_object().is_some_and(|e| {
+            e.keys().all(|k| matches!(k.as_str(), "code" | "message" | "data"))
+                && e.get("code").is_some_and(|c| c.as_i64().is_some())
+                && e.get("message").is_some_and(Value::is_string)
+        })
+    });
+    one && error_ok
 }
 
 impl<R> FrameGuard<R> {
-    pub(super) fn new(inner: R, max: usize) -> Self {
-        FrameGuard { inner, state: State::Header(Vec::new()), pending: Vec::new(), pending_at: 0, max }
+    /// What to do with a body: checked to decode as a JSON-RPC message the framework accepts.
+    fn classify(&mut self, body: &[u8]) -> Verdict {
+        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+            return Verdict::Answer(-32700, "invalid JSON", Value::Null);
+        };
+        let Some(obj) = value.as_object() else {
+            return Verdict::Answer(-32600, "not a JSON-RPC message", Value::Null);
+        };
+        let id = obj.get("id").cloned();
+        let id_ok = match &id {
+            None | Some(Value::Null) | Some(Value::String(_)) => true,
+            Some(Value::Number(n)) => n.is_i64(),
+            _ => false,
+        };
+        let reply_id = if id_ok { id.clone().unwrap_or(Value::Null) } else { Value::Null };
+        if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") || !id_ok {
+            return Verdict::Answer(-32600, "not a JSON-RPC 2.0 message", reply_id);
+        }
+        let method = match obj.get("method") {
+            Some(Value::String(m)) => m.as_str(),
+            Some(_) => return Verdict::Answer(-32600, "method must be a string", reply_id),
+            None if id.is_some() && (obj.contains_key("result") || obj.contains_key("error")) => {
+                // A response. A malformed one still ends the wait of the request it answers.
+                if valid_response(obj) {
+                    return Verdict::Pass(encode(&value));
+                }
+                return match reply_id {
+                    Value::Null => Verdict::Drop,
+                    id => Verdict::Pass(encode(&json!({"jsonrpc": "2.0", "id": id, "error": {
+                        "code": -32603, "message": "plumb: malformed response from the client"}}))),
+                };
+            }
+            None => return Verdict::Answer(-32600, "neither a request nor a response", reply_id),
+        };
+        if obj.contains_key("result") || obj.contains_key("error") {
+            return Verdict::Answer(-32600, "a request cannot carry a result or an error", reply_id);
+        }
+        let request = obj.contains_key("id");
+        if request && method == "initialize" {
+            self.initialize_seen = true;
+        } else if request && !self.initialize_seen {
+            return Verdict::Answer(-32002, "the server is not initialized", reply_id);
+        } else if request && method.starts_with("$/") {
+            return Verdict::Answer(-32601, "method not found", reply_id);
+        } else if !request && method == "exit" {
+            self.exit.notify_one();
+        }
+        Verdict::Pass(encode(&value))
+    }
+
+    pub(super) fn new(inner: R, max: usize, exit: Arc<Notify>) -> Self {
+        FrameGuard {
+            inner,
+            state: State::Header(Vec::new()),
+            pending: Vec::new(),
+            pending_at: 0,
+            max,
+            initialize_seen: false,
+            exit,
+        }
     }
 
     /// Runs bytes through the state machine, appending what the codec should see to `pending`.
@@ -91,9 +168,10 @@ impl<R> FrameGuard<R> {
                     bytes = &bytes[n..];
                     if body.len() == *len {
                         let body = std::mem::take(body);
-                        match check(&body) {
-                            Ok(()) => self.pending.extend(frame(&body)),
-                            Err((code, message, id)) => self.pending.extend(invalid(code, message, id)),
+                        match self.classify(&body) {
+                            Verdict::Pass(body) => self.pending.extend(frame(&body)),
+                            Verdict::Answer(code, message, id) => self.pending.extend(invalid(code, message, id)),
+                            Verdict::Drop => {}
                         }
                         self.state = State::Header(Vec::new());
                     }
@@ -133,7 +211,15 @@ impl<R> FrameGuard<R> {
                     match end {
                         Some(n) => {
                             bytes = &bytes[n..];
-                            let header = std::mem::take(header);
+                            let mut header = std::mem::take(header);
+                            // Bytes that were no message run into the next header: they are
+                            // answered as what they were, and the header is read from its start.
+                            if content_length(&header).is_none()
+                                && let Some(at) = find(&header, b"Content-Length").filter(|&at| at > 0)
+                            {
+                                self.pending.extend(invalid(-32700, "bytes outside any message", Value::Null));
+                                header.drain(..at);
+                            }
                             match content_length(&header) {
                                 Some(len) if len > self.max => {
                                     self.pending.extend(invalid(-32700, "message over the size limit", Value::Null));
@@ -226,11 +312,16 @@ mod tests {
     use super::*;
     use tokio::io::AsyncReadExt;
 
+    const INIT: &[u8] = br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#;
+
+    /// What the framework sees of `input`, after an `initialize` request.
     async fn through(input: Vec<u8>, max: usize) -> Vec<u8> {
-        let mut guard = FrameGuard::new(&input[..], max);
+        let mut all = frame(INIT);
+        all.extend(input);
+        let mut guard = FrameGuard::new(&all[..], max, Arc::default());
         let mut out = Vec::new();
         guard.read_to_end(&mut out).await.unwrap();
-        out
+        out.split_off(frame(INIT).len())
     }
 
     #[tokio::test(flavor = "current_thread")]
@@ -274,6 +365,61 @@ mod tests {
         expected.extend(invalid(-32700, "missing or invalid Content-Length", Value::Null));
         expected.extend(next);
         assert_eq!(String::from_utf8(through(input, 1000).await).unwrap(), String::from_utf8(expected).unwrap());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn duplicate_keys_collapse_and_the_length_follows() {
+        let input = frame(br#"{"jsonrpc":"2.0","id":4,"method":"x","method":"y","params":{}}"#);
+        assert_eq!(through(input, 1000).await, frame(br#"{"jsonrpc":"2.0","id":4,"method":"y","params":{}}"#));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_specifications_answers() {
+        // `$/` requests: method not found; `$/` notifications pass (the framework ignores them).
+        let input = frame(br#"{"jsonrpc":"2.0","id":5,"method":"$/x"}"#);
+        assert_eq!(through(input, 1000).await, invalid(-32601, "method not found", json!(5)));
+        let note = frame(br#"{"jsonrpc":"2.0","method":"$/x"}"#);
+        assert_eq!(through(note.clone(), 1000).await, note);
+        // A malformed response: an error response for its id, or nothing without one.
+        let bad = frame(br#"{"jsonrpc":"2.0","id":991,"error":"oops"}"#);
+        let out = String::from_utf8(through(bad, 1000).await).unwrap();
+        assert!(out.contains(r#""id":991,"error":{"code":-32603"#), "{out}");
+        assert!(!out.contains("method"), "never a request: {out}");
+        assert_eq!(through(frame(br#"{"jsonrpc":"2.0","id":null,"result":1,"error":{}}"#), 1000).await, b"");
+        // A request carrying a result is invalid.
+        let both = frame(br#"{"jsonrpc":"2.0","id":6,"method":"m","result":1}"#);
+        assert_eq!(through(both, 1000).await, invalid(-32600, "a request cannot carry a result or an error", json!(6)));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn requests_before_initialize_and_exit() {
+        let exit = Arc::new(Notify::new());
+        let mut input = frame(br#"{"jsonrpc":"2.0","id":1,"method":"textDocument/hover"}"#);
+        input.extend(frame(br#"{"jsonrpc":"2.0","method":"initialized"}"#));
+        input.extend(frame(INIT));
+        input.extend(frame(br#"{"jsonrpc":"2.0","id":2,"method":"textDocument/hover"}"#));
+        input.extend(frame(br#"{"jsonrpc":"2.0","method":"exit"}"#));
+        let mut guard = FrameGuard::new(&input[..], 1000, Arc::clone(&exit));
+        let mut out = Vec::new();
+        guard.read_to_end(&mut out).await.unwrap();
+        let mut expected = invalid(-32002, "the server is not initialized", json!(1));
+        expected.extend(frame(br#"{"jsonrpc":"2.0","method":"initialized"}"#));
+        expected.extend(frame(INIT));
+        expected.extend(frame(br#"{"jsonrpc":"2.0","id":2,"method":"textDocument/hover"}"#));
+        expected.extend(frame(br#"{"jsonrpc":"2.0","method":"exit"}"#));
+        assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(expected).unwrap());
+        // The permit is stored: whoever waits later still hears of it.
+        tokio::time::timeout(std::time::Duration::from_secs(1), exit.notified()).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn garbage_before_a_header_is_answered_and_the_message_served() {
+        let next = frame(br#"{"jsonrpc":"2.0","id":3,"method":"ok"}"#);
+        let mut input = b"garbage without headers".to_vec();
+        input.extend(next.clone());
+        let mut expected = invalid(-32700, "bytes outside any message", Value::Null);
+        expected.extend(next);
+        assert_eq!(through(input, 1000).await, expected);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The async side of the actor: publishes diagnostics, shows messages, and reports work-done
-//! progress for checks that last longer than `PROGRESS_AFTER`.
+//! progress for checks that last longer than `PROGRESS_AFTER`. Its loop never waits for the
+//! client: asking for a progress token runs in its own task, with a timeout; a client that lets
+//! one request time out is not asked again.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -9,6 +11,7 @@ use tower_lsp_server::ls_types::{NumberOrString, ProgressToken, Uri};
 use tower_lsp_server::{Client, OngoingProgress};
 
 use super::actor::Out;
+use super::server::CLIENT_TIMEOUT;
 use super::session::Shared;
 
 const PROGRESS_AFTER: Duration = Duration::from_millis(500);
@@ -18,6 +21,9 @@ pub(super) async fn run(client: Client, shared: Shared, tx: UnboundedSender<Out>
     let mut shown: HashMap<Uri, (u64, OngoingProgress<tower_lsp_server::Bounded, tower_lsp_server::NotCancellable>)> =
         HashMap::new();
     let (due_tx, mut due_rx) = tokio::sync::mpsc::unbounded_channel::<(Uri, u64)>();
+    // A token the client accepted (`Some`), or a client that did not answer (`None`).
+    let (created_tx, mut created_rx) = tokio::sync::mpsc::unbounded_channel::<Option<(Uri, u64, ProgressToken)>>();
+    let mut progress_off = false;
     let _keep = tx;
     loop {
         tokio::select! {
@@ -47,11 +53,27 @@ pub(super) async fn run(client: Client, shared: Shared, tx: UnboundedSender<Out>
                 }
             }
             Some((uri, run)) = due_rx.recv() => {
-                if in_flight.get(&uri) != Some(&run) || !shared.lock().supports_progress {
+                if in_flight.get(&uri) != Some(&run) || progress_off || !shared.lock().supports_progress {
                     continue;
                 }
                 let token = ProgressToken::from(NumberOrString::String(format!("plumb/check/{run}")));
-                if client.create_work_done_progress(token.clone()).await.is_err() {
+                let (client, created) = (client.clone(), created_tx.clone());
+                tokio::spawn(async move {
+                    let answer = tokio::time::timeout(CLIENT_TIMEOUT, client.create_work_done_progress(token.clone())).await;
+                    let _ = match answer {
+                        Ok(Ok(())) => created.send(Some((uri, run, token))),
+                        Ok(Err(_)) => Ok(()),
+                        Err(_) => created.send(None),
+                    };
+                });
+            }
+            Some(created) = created_rx.recv() => {
+                let Some((uri, run, token)) = created else {
+                    progress_off = true;
+                    continue;
+                };
+                // The check may have finished while the client answered: the token goes unused.
+                if in_flight.get(&uri) != Some(&run) {
                     continue;
                 }
                 let name = uri.path().as_str().rsplit('/').next().unwrap_or("").to_string();

@@ -28,6 +28,12 @@ pub(super) const DEBUG_PANIC: &str = "plumb.debug.panic";
 /// Only with `PLUMB_LSP_TEST_HOOKS=1`: a request that takes 30 s (tests `$/cancelRequest`).
 pub(super) const DEBUG_SLEEP: &str = "plumb.debug.sleep";
 
+/// How long a code action waits for the test file to be read from disk.
+const TEST_FILE_READ: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How long the server waits for the client to answer one of its requests.
+pub(super) const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub(super) struct Backend {
     client: Client,
     shared: Shared,
@@ -35,36 +41,35 @@ pub(super) struct Backend {
     actor: Handle,
     out: UnboundedSender<Out>,
     out_rx: Mutex<Option<UnboundedReceiver<Out>>>,
+    config: Configurer,
 }
 
-impl Backend {
-    pub(super) fn new(client: Client, shared: Shared) -> Backend {
-        let (out, out_rx) = tokio::sync::mpsc::unbounded_channel();
-        let engine = Arc::new(Engine::new(Config::default().options().settings()));
-        let actor = actor::start(shared.clone(), Arc::clone(&engine), out.clone());
-        Backend { client, shared, engine, actor, out, out_rx: Mutex::new(Some(out_rx)) }
-    }
+/// Applies settings: to the session, to the engine, and tells the actor. Cheap to clone, so a
+/// task that waits for the client's configuration can own one.
+#[derive(Clone)]
+struct Configurer {
+    shared: Shared,
+    engine: Arc<Engine>,
+    actor: Handle,
+    out: UnboundedSender<Out>,
+}
 
-    /// Answers a message the framing guard dropped (see `framing`) with its JSON-RPC error.
-    pub(super) async fn invalid_message(&self, params: Value) -> Result<Value> {
-        let code = params["code"].as_i64().unwrap_or(-32700);
-        let message = params["message"].as_str().unwrap_or("invalid message").to_string();
-        Err(Error { code: code.into(), message: message.into(), data: None })
-    }
-
-    async fn pull_configuration(&self) {
+impl Configurer {
+    /// Asks the client for the `plumb` section, waiting at most [`CLIENT_TIMEOUT`]: a client that
+    /// never answers keeps the settings it gave before.
+    async fn pull(self, client: Client) {
         if !self.shared.lock().supports_configuration {
             return;
         }
         let item = ConfigurationItem { scope_uri: None, section: Some("plumb".into()) };
-        if let Ok(values) = self.client.configuration(vec![item]).await
+        if let Ok(Ok(values)) = tokio::time::timeout(CLIENT_TIMEOUT, client.configuration(vec![item])).await
             && let Some(value) = values.into_iter().next()
         {
-            self.apply_config(value);
+            self.apply(value);
         }
     }
 
-    fn apply_config(&self, value: Value) {
+    fn apply(&self, value: Value) {
         if value.is_null() {
             return;
         }
@@ -85,6 +90,28 @@ impl Backend {
                 let _ = self.out.send(Out::Message(MessageType::WARNING, format!("plumb: invalid settings: {e}")));
             }
         }
+    }
+}
+
+impl Backend {
+    pub(super) fn new(client: Client, shared: Shared) -> Backend {
+        let (out, out_rx) = tokio::sync::mpsc::unbounded_channel();
+        let engine = Arc::new(Engine::new(Config::default().options().settings()));
+        let actor = actor::start(shared.clone(), Arc::clone(&engine), out.clone());
+        let config =
+            Configurer { shared: shared.clone(), engine: Arc::clone(&engine), actor: actor.clone(), out: out.clone() };
+        Backend { client, shared, engine, actor, out, out_rx: Mutex::new(Some(out_rx)), config }
+    }
+
+    /// Answers a message the framing guard dropped (see `framing`) with its JSON-RPC error.
+    pub(super) async fn invalid_message(&self, params: Value) -> Result<Value> {
+        let code = params["code"].as_i64().unwrap_or(-32700);
+        let message = params["message"].as_str().unwrap_or("invalid message").to_string();
+        Err(Error { code: code.into(), message: message.into(), data: None })
+    }
+
+    fn apply_config(&self, value: Value) {
+        self.config.apply(value);
     }
 }
 
@@ -178,7 +205,8 @@ impl LanguageServer for Backend {
             if let Some(rx) = rx {
                 tokio::spawn(super::publisher::run(self.client.clone(), self.shared.clone(), self.out.clone(), rx));
             }
-            self.pull_configuration().await;
+            // Not awaited here: a handler waiting for the client would hold up `exit`.
+            tokio::spawn(self.config.clone().pull(self.client.clone()));
         })
         .await
     }
@@ -238,7 +266,7 @@ impl LanguageServer for Backend {
             if section.is_object() {
                 self.apply_config(section);
             } else {
-                self.pull_configuration().await;
+                tokio::spawn(self.config.clone().pull(self.client.clone()));
             }
         })
         .await
@@ -277,21 +305,34 @@ impl LanguageServer for Backend {
                 }
                 // An open test file's text wins over the disk's.
                 let path = params.text_document.uri.to_file_path().map(|p| actions::test_file_for(&p));
-                let existing = path.and_then(Uri::from_file_path).and_then(|u| s.docs.get(&u).map(|d| d.text.clone()));
-                (result.clone(), existing, s.encoding)
+                let open =
+                    path.clone().and_then(Uri::from_file_path).and_then(|u| s.docs.get(&u).map(|d| d.text.clone()));
+                (result.clone(), open.map(actions::TestFile::Text).ok_or(path), s.encoding)
+            };
+            // The disk is read off the runtime thread, and not waited for long.
+            let existing = match existing {
+                Ok(open) => open,
+                Err(None) => actions::TestFile::Unknown,
+                Err(Some(path)) => {
+                    let read = tokio::task::spawn_blocking(move || actions::read_test_file(&path));
+                    match tokio::time::timeout(TEST_FILE_READ, read).await {
+                        Ok(Ok(file)) => file,
+                        _ => actions::TestFile::Unknown,
+                    }
+                }
             };
             let mut actions = actions::model_actions(
                 &params.text_document.uri,
                 &result,
                 &params.context.diagnostics,
-                existing.as_deref(),
+                &existing,
                 encoding,
             );
             actions.extend(actions::code_actions(
                 &params.text_document.uri,
                 &result,
                 &params.context.diagnostics,
-                existing.as_deref(),
+                &existing,
             ));
             let only = params.context.only.as_deref();
             Ok(Some(

@@ -36,6 +36,8 @@ pub(super) struct Config {
     pub(super) timeout_ms: u64,
     /// Memory limit of the sandboxed interpreter.
     pub(super) memory_mb: u64,
+    /// Sandbox memory all running checks may reserve together; more checks wait their turn.
+    pub(super) memory_budget_mb: u64,
     /// Record executions and labels in the training-data store.
     pub(super) store: bool,
     /// The store's path (default: $PLUMB_STORE, else ~/.local/share/plumb/store.sqlite3).
@@ -61,6 +63,7 @@ impl Default for Config {
             debounce_ms: 300,
             timeout_ms: 2000,
             memory_mb: 256,
+            memory_budget_mb: 1024,
             store: true,
             store_path: None,
             model_url: None,
@@ -86,6 +89,7 @@ impl Config {
         Options {
             timeout_ms: self.timeout_ms,
             memory_mb: self.memory_mb,
+            memory_budget_mb: self.memory_budget_mb,
             model_url: self.model_url.clone(),
             model_name: self.model.clone(),
             model_chat: self.model_chat,

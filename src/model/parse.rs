@@ -87,11 +87,7 @@ pub fn candidate_function(prompt: &str, entry_point: &str, completion: &str) -> 
 /// the header as it was).
 fn has_body(text: &str, f: &syntax::Function) -> bool {
     let source = &text[f.range.start..f.range.end];
-    let mut parser = tree_sitter::Parser::new();
-    if parser.set_language(&tree_sitter_python::LANGUAGE.into()).is_err() {
-        return false;
-    }
-    let Some(tree) = parser.parse(source, None) else { return false };
+    let Some(tree) = syntax::parse_tree(&tree_sitter_python::LANGUAGE.into(), source) else { return false };
     let mut cursor = tree.walk();
     let Some(def) = tree.root_node().named_children(&mut cursor).find_map(|n| match n.kind() {
         "function_definition" => Some(n),

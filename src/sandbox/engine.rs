@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,9 @@ const MAX_MEMORY: usize = 1 << 30;
 const WASM_STACK: usize = 4 << 20;
 /// Instances alive at once across all runs of one engine.
 const CONCURRENT_RUNS: u32 = 16;
+/// Instance slots kept warm (their touched pages resident) while unused: enough for the runs of
+/// one editing session; slots beyond it give their memory back when a burst of runs is over.
+const WARM_SLOTS: u32 = 2;
 /// Bytes of each linear memory kept resident between runs (see `engine_config`).
 const KEEP_RESIDENT: usize = 64 << 20;
 /// How often the driver looks at the cancel flag while the guest is blocked in a host call.
@@ -62,7 +65,7 @@ pub(super) fn engine_config() -> Config {
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .table_keep_resident(1 << 20)
         .async_stack_keep_resident(WASM_STACK + (1 << 20))
-        .max_unused_warm_slots(CONCURRENT_RUNS);
+        .max_unused_warm_slots(WARM_SLOTS);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
 }
@@ -215,6 +218,62 @@ pub struct Sandbox {
     /// Compiled code of cases and top-level statements seen before (`runner/app.py`, `code_for`):
     /// compile() costs more than running a short test in WASI CPython.
     code: Mutex<HashMap<String, String>>,
+    gate: Gate,
+}
+
+/// Memory the sandbox's runs may reserve at once, unless set otherwise.
+pub const DEFAULT_MEMORY_BUDGET: usize = 1 << 30;
+
+/// Admission to the sandbox: at most [`CONCURRENT_RUNS`] runs at once (the size of the instance
+/// pool), and their memory limits together within a budget. A run waits for its turn; it never
+/// fails for want of a slot. A run whose limit alone exceeds the budget runs when nothing else does.
+struct Gate {
+    state: Mutex<GateState>,
+    freed: Condvar,
+}
+
+struct GateState {
+    runs: u32,
+    memory: usize,
+    budget: usize,
+}
+
+/// A run's place in the sandbox; given back when dropped.
+struct Permit<'a> {
+    gate: &'a Gate,
+    memory: usize,
+}
+
+impl Gate {
+    fn new(budget: usize) -> Gate {
+        Gate { state: Mutex::new(GateState { runs: 0, memory: 0, budget }), freed: Condvar::new() }
+    }
+
+    /// Waits for room; `None` when cancelled while waiting.
+    fn admit(&self, memory: usize, cancel: &Cancel) -> Option<Permit<'_>> {
+        let mut s = lock(&self.state);
+        loop {
+            if cancel.is_cancelled() {
+                return None;
+            }
+            if s.runs < CONCURRENT_RUNS && (s.runs == 0 || s.memory + memory <= s.budget) {
+                s.runs += 1;
+                s.memory += memory;
+                return Some(Permit { gate: self, memory });
+            }
+            s = self.freed.wait_timeout(s, CANCEL_POLL).map(|(g, _)| g).unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let mut s = lock(&self.gate.state);
+        s.runs -= 1;
+        s.memory -= self.memory;
+        drop(s);
+        self.gate.freed.notify_all();
+    }
 }
 
 /// Entries in the compiled-code cache before it starts over.
@@ -273,7 +332,7 @@ impl Sandbox {
         .map_err(anyhow::Error::from)?;
         let pre = linker.instantiate_pre(component).map_err(anyhow::Error::from)?;
         let ticker = Ticker::start(&engine);
-        Ok(Sandbox { engine, pre, ticker, code: Mutex::new(HashMap::new()) })
+        Ok(Sandbox { engine, pre, ticker, code: Mutex::new(HashMap::new()), gate: Gate::new(DEFAULT_MEMORY_BUDGET) })
     }
 
     /// Forgets the compiled code of earlier runs (for benchmarks that measure compiling too).
@@ -299,9 +358,23 @@ impl Sandbox {
         ty.imports(&self.engine).map(|(name, _)| name.to_string()).collect()
     }
 
+    /// Sets how much memory (the sum of the runs' memory limits) the runs in flight may reserve;
+    /// runs beyond it wait.
+    pub fn set_memory_budget(&self, bytes: usize) {
+        lock(&self.gate.state).budget = bytes;
+        self.gate.freed.notify_all();
+    }
+
     /// Runs the program: its top-level statements, then every case. Never fails: whatever the
-    /// guest does becomes an [`Outcome`].
+    /// guest does becomes an [`Outcome`]. Waits its turn when the sandbox is full (see [`Gate`]).
     pub fn run(&self, program: &Program, limits: &Limits, cancel: &Cancel) -> Report {
+        let Some(_permit) = self.gate.admit(limits.memory_bytes.min(MAX_MEMORY), cancel) else {
+            return Report {
+                setup: Vec::new(),
+                outcomes: program.groups.iter().map(|g| vec![Outcome::Cancelled; g.cases.len()]).collect(),
+                instances: 0,
+            };
+        };
         let _ticking = self.ticker.enter();
         let started = Instant::now();
         let run_deadline = started + limits.run_deadline;
@@ -433,11 +506,14 @@ impl Sandbox {
                 };
             }
         };
+        let instantiated = std::cell::Cell::new(false);
         let result = runtime.block_on(async {
             let pre = &self.pre;
             let store = &mut store;
+            let instantiated = &instantiated;
             let mut call = Box::pin(async move {
                 let instance = pre.instantiate_async(&mut *store).await?;
+                instantiated.set(true);
                 let run = instance.get_typed_func::<(&str,), (String,)>(&mut *store, "run")?;
                 run.call_async(&mut *store, (request,)).await
             });
@@ -472,6 +548,10 @@ impl Sandbox {
                 Some(Outcome::Crash { detail: format!("the runner sent {} malformed events", p.bad_events) })
             }
             Some(Ok(_)) => None,
+            // No instance could be made: the host's trouble, not the program's.
+            Some(Err(error)) if !instantiated.get() && p.stop.is_none() => {
+                Some(Outcome::Unavailable { detail: format!("{error:#}") })
+            }
             Some(Err(error)) => Some(classify(&error, p.stop, memory_refused, memory_cap, elapsed)),
         };
         Attempt { events: std::mem::take(&mut p.events), current: p.current, error }

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub use crate::base::Cancel;
 pub use crate::evidence::{Class, ExceptionInfo, Outcome, Ran, Shown};
-pub use engine::Sandbox;
+pub use engine::{DEFAULT_MEMORY_BUDGET, Sandbox};
 
 /// Limits for one run. Every one is set: wasmtime's own defaults are unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,6 @@
-//! Byte offsets ↔ (line, character) positions. Lines end at `\n` (a `\r\n` counts as one ending,
-//! as in LSP; Python itself treats a lone `\r` as an ending too, which tree-sitter does not).
+//! Byte offsets ↔ (line, character) positions. Lines end at `\n`, `\r\n` or a lone `\r`, as in
+//! LSP and in Python. A character past the end of a line's content means the end of the content:
+//! a position never lands inside or after a line ending.
 
 use serde::Serialize;
 
@@ -28,9 +29,25 @@ pub struct LineIndex {
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                starts.push(i + 1);
+            }
+        }
         LineIndex { starts, len: text.len() }
+    }
+
+    /// Byte offset where the content of line `line` ends (before its ending).
+    fn content_end(&self, text: &str, line: usize) -> usize {
+        let start = self.starts.get(line).copied().unwrap_or(self.len);
+        let mut end = self.starts.get(line + 1).copied().unwrap_or(self.len);
+        let bytes = text.as_bytes();
+        while end > start && matches!(bytes.get(end - 1), Some(b'\n' | b'\r')) {
+            end -= 1;
+        }
+        end
     }
 
     pub fn line_count(&self) -> usize {
@@ -40,11 +57,7 @@ impl LineIndex {
     /// Byte range of line `line` without its ending.
     pub fn line_range(&self, text: &str, line: u32) -> (usize, usize) {
         let start = self.starts.get(line as usize).copied().unwrap_or(self.len);
-        let mut end = self.starts.get(line as usize + 1).map(|e| e - 1).unwrap_or(self.len);
-        if end > start && text.as_bytes().get(end - 1) == Some(&b'\r') {
-            end -= 1;
-        }
-        (start, end.max(start))
+        (start, self.content_end(text, line as usize).max(start))
     }
 
     /// The position of a byte offset (clamped to the text, and to a char boundary).
@@ -54,6 +67,7 @@ impl LineIndex {
             offset -= 1;
         }
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
+        let offset = offset.min(self.content_end(text, line));
         let prefix = &text[self.starts[line]..offset];
         let character = match encoding {
             PositionEncoding::Utf8 => prefix.len(),
@@ -63,14 +77,14 @@ impl LineIndex {
         Position { line: line as u32, character: character as u32 }
     }
 
-    /// The byte offset of a position (clamped to its line's end).
+    /// The byte offset of a position (clamped to the end of its line's content).
     pub fn offset(&self, text: &str, pos: Position, encoding: PositionEncoding) -> usize {
         let Some(&start) = self.starts.get(pos.line as usize) else { return text.len() };
-        let end = self.starts.get(pos.line as usize + 1).copied().unwrap_or(text.len());
+        let end = self.content_end(text, pos.line as usize);
         let line = &text[start..end];
         let mut units = 0u32;
         for (i, ch) in line.char_indices() {
-            if units >= pos.character || ch == '\n' {
+            if units >= pos.character {
                 return start + i;
             }
             units += match encoding {

@@ -4,12 +4,15 @@
 
 mod doctest;
 mod line_index;
+mod tree;
 
 use std::sync::OnceLock;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tree_sitter::{Language, Node, Parser, Query, QueryCursor, StreamingIterator};
+use tree_sitter::{Language, Node, Query, QueryCursor, StreamingIterator};
+
+pub use tree::{PARSE_BUDGET, parse_tree};
 
 pub use doctest::{Example, parse_examples};
 pub use line_index::{LineIndex, Position, PositionEncoding};
@@ -97,6 +100,8 @@ pub struct ParsedFile {
     pub functions: Vec<Function>,
     pub top_level: Vec<TopLevel>,
     pub syntax_issues: Vec<SyntaxIssue>,
+    /// The parse did not finish within its deadline: nothing of the file was analysed.
+    pub timed_out: bool,
 }
 
 struct Queries {
@@ -130,11 +135,9 @@ pub fn check_queries() {
 /// Parses a Python file. Never fails.
 pub fn parse(text: &str) -> ParsedFile {
     let q = queries();
-    let mut parser = Parser::new();
-    parser.set_language(&q.language).expect("tree-sitter-python matches the tree-sitter ABI");
-    let Some(tree) = parser.parse(text, None) else {
-        // Only a cancelled or timed-out parse returns None; neither is configured.
-        return ParsedFile { functions: Vec::new(), top_level: Vec::new(), syntax_issues: Vec::new() };
+    let Some(tree) = tree::parse_tree(&q.language, text) else {
+        // Past the parse's deadline: nothing is analysed, and the file says so.
+        return ParsedFile { functions: Vec::new(), top_level: Vec::new(), syntax_issues: Vec::new(), timed_out: true };
     };
     let root = tree.root_node();
     let bytes = text.as_bytes();
@@ -216,7 +219,7 @@ pub fn parse(text: &str) -> ParsedFile {
             has_error: child.has_error(),
         });
     }
-    ParsedFile { functions, top_level, syntax_issues }
+    ParsedFile { functions, top_level, syntax_issues, timed_out: false }
 }
 
 fn collect_missing(node: Node<'_>, text: &str, out: &mut Vec<SyntaxIssue>) {

@@ -280,3 +280,21 @@ fn string_values() {
     assert_eq!(string_value(r#""\x41\u00e9\N{BULLET}\q""#), "Aé\\N{BULLET}\\q");
     assert_eq!(string_value(r#""\101""#), "A");
 }
+
+#[test]
+fn lines_end_at_lf_crlf_and_lone_cr_and_positions_stay_in_the_content() {
+    let text = "a = 1\r\n    return 'abc'\r\nb\rc\n";
+    let index = LineIndex::new(text);
+    assert_eq!(index.line_count(), 5);
+    let enc = PositionEncoding::Utf16;
+    // Past the end of a CRLF line: the end of its content, never between `\r` and `\n`.
+    let end = text.find("'\r\n").unwrap() + 1;
+    assert_eq!(index.offset(text, Position { line: 1, character: 1000 }, enc), end);
+    // An offset inside the line ending reads as the end of the content.
+    assert_eq!(index.position(text, end + 1, enc), Position { line: 1, character: 16 });
+    // A lone `\r` ends a line too.
+    let c = text.rfind('c').unwrap();
+    assert_eq!(index.position(text, c, enc), Position { line: 3, character: 0 });
+    assert_eq!(index.offset(text, Position { line: 2, character: 9 }, enc), c - 1);
+    assert_eq!(index.line_range(text, 1), (7, end));
+}

@@ -16,6 +16,8 @@ pub(crate) struct Client {
     next_id: i64,
     /// Messages received but not yet consumed.
     backlog: Vec<Value>,
+    /// Answer the server's own requests (a well-behaved client); `false`: never answer them.
+    pub(crate) answers: bool,
 }
 
 pub(crate) fn frame(body: &[u8]) -> Vec<u8> {
@@ -75,7 +77,7 @@ impl Client {
                 }
             }
         });
-        Client { child, stdin, rx, next_id: 1, backlog: Vec::new() }
+        Client { child, stdin, rx, next_id: 1, backlog: Vec::new(), answers: true }
     }
 
     pub(crate) fn pid(&self) -> u32 {
@@ -85,6 +87,49 @@ impl Client {
     pub(crate) fn raw(&mut self, bytes: &[u8]) {
         self.stdin.write_all(bytes).unwrap();
         self.stdin.flush().unwrap();
+    }
+
+    /// Writes bytes, telling whether the server still reads its input.
+    pub(crate) fn try_raw(&mut self, bytes: &[u8]) -> bool {
+        self.stdin.write_all(bytes).and_then(|_| self.stdin.flush()).is_ok()
+    }
+
+    /// Every message received within `window`, answering nothing.
+    pub(crate) fn drain(&mut self, window: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + window;
+        let mut out = std::mem::take(&mut self.backlog);
+        while let Ok(m) = self.rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            out.push(m);
+        }
+        out
+    }
+
+    /// The server process is still running.
+    pub(crate) fn alive(&mut self) -> bool {
+        self.child.try_wait().map(|s| s.is_none()).unwrap_or(false)
+    }
+
+    /// Resident and peak resident memory of the server, in KiB (Linux `/proc`).
+    pub(crate) fn rss_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// CPU seconds the server has used (user + system).
+    pub(crate) fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start after the last ')'.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<f64>().ok()).sum();
+        ticks / 100.0
     }
 
     pub(crate) fn notify(&mut self, method: &str, params: Value) {
@@ -112,7 +157,7 @@ impl Client {
                 .rx
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("timed out waiting for {what}; backlog: {:#?}", self.backlog));
-            if msg.get("method").is_some() && msg.get("id").is_some() {
+            if self.answers && msg.get("method").is_some() && msg.get("id").is_some() {
                 // A server-to-client request: workspace/configuration, progress creation, ...
                 let result = match msg["method"].as_str() {
                     Some("workspace/configuration") => json!([{"debounceMs": 20, "timeoutMs": 1000}]),

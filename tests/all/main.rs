@@ -8,6 +8,8 @@ mod engine;
 mod hostile;
 mod lsp;
 mod lsp_client;
+mod lsp_fuzz;
+mod lsp_hostile;
 mod nvim;
 mod sandbox;
 mod store;
