@@ -86,6 +86,7 @@ fn hostile(dir: &tempfile::TempDir) {
     c.notify("textDocument/didClose", json!({"textDocument": {"uri": first}}));
     std::thread::sleep(Duration::from_secs(1));
     let (loaded, _) = c.rss_kib();
+    let loaded_anon = c.anon_kib();
     let started = Instant::now();
     let docs: Vec<String> = (0..200).map(|i| uri(format!("h{i}.py"))).collect();
     for (i, d) in docs.iter().enumerate() {
@@ -150,6 +151,36 @@ fn hostile(dir: &tempfile::TempDir) {
     }
     std::thread::sleep(Duration::from_secs(2));
     let (after, _) = c.rss_kib();
+    let after_anon = c.anon_kib();
+    // A second round of 200 new documents: memory that is a bounded cache stays, a leak grows.
+    let second: Vec<String> = (0..200).map(|i| uri(format!("s{i}.py"))).collect();
+    for (i, d) in second.iter().enumerate() {
+        open(&mut c, d, &FAILING.replace("a - b", &format!("a - b - {} * 0", 1000 + i)));
+    }
+    for d in &second {
+        first_code(&mut c, d);
+        c.notify("textDocument/didClose", json!({"textDocument": {"uri": d}}));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let again_anon = c.anon_kib();
+    if std::env::var_os("PLUMB_BENCH_SMAPS").is_some() {
+        let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", c.pid())).unwrap_or_default();
+        let mut by: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut cur = String::new();
+        for l in smaps.lines() {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.first().is_some_and(|a| a.contains('-') && !a.ends_with(':')) {
+                cur = format!("{} {}", f.get(5).unwrap_or(&"[anon]"), f.get(1).unwrap_or(&""));
+            } else if f.first() == Some(&"Rss:") {
+                *by.entry(cur.clone()).or_default() += f[1].parse::<u64>().unwrap_or(0);
+            }
+        }
+        let mut v: Vec<_> = by.into_iter().collect();
+        v.sort_by_key(|(_, k)| std::cmp::Reverse(*k));
+        for (name, kib) in v.iter().take(10) {
+            println!("  smaps {kib:>8} KiB {name}");
+        }
+    }
     println!(
         "RSS: idle {:.1} MB, idle with the runtime loaded {:.1} MB, peak {:.1} MB (budget 1024 MB of sandbox memory), after closing every document {:.1} MB (ratio to loaded idle {:.2}; target <= 1.20)",
         idle as f64 / 1024.0,
@@ -157,6 +188,17 @@ fn hostile(dir: &tempfile::TempDir) {
         peak as f64 / 1024.0,
         after as f64 / 1024.0,
         after as f64 / loaded.max(1) as f64
+    );
+    println!(
+        "  of which private (RssAnon): loaded idle {:.1} MB, after closing every document {:.1} MB (ratio {:.2}; target <= 1.20); the rest is code pages of plumb and the runtime that the hostile paths brought in (PLUMB_BENCH_SMAPS=1 lists them)",
+        loaded_anon as f64 / 1024.0,
+        after_anon as f64 / 1024.0,
+        after_anon as f64 / loaded_anon.max(1) as f64
+    );
+    println!(
+        "  after a second round of 200 new documents, opened and closed: RssAnon {:.1} MB (ratio to the first round {:.2}: growth per round, a leak would show here)",
+        again_anon as f64 / 1024.0,
+        again_anon as f64 / after_anon.max(1) as f64
     );
     drop(c);
 
