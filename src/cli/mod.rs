@@ -7,6 +7,7 @@ mod discover;
 mod eval;
 mod human;
 mod json;
+mod sarif;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -166,6 +167,8 @@ enum FileFormat {
 enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
 }
 
 /// One input that could not be checked (or was checked with a caveat).
@@ -327,6 +330,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     let rendered = match args.format {
         Format::Json => json::render(&results, &problems),
         Format::Human => human::render(&results, &problems),
+        Format::Sarif => sarif::render(&results, &problems),
     };
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_all(rendered.as_bytes()).and_then(|_| stdout.flush())

@@ -249,3 +249,81 @@ fn an_example_the_consensus_contradicts_looks_wrong() {
     assert!(findings[0]["message"].as_str().unwrap().starts_with("the example looks wrong: `add(2, 2)`"));
     assert_ne!(f["status"], "failing");
 }
+
+/// Python with `jsonschema` from PyPI, in plumb's cache (installed on first use).
+fn python_with_jsonschema() -> PathBuf {
+    let venv = plumb::base::cache_dir().join("tools").join("jsonschema-4.25.1");
+    let python = venv.join("bin").join("python");
+    let ready = venv.join(".installed");
+    if !ready.is_file() {
+        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin").join("pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check", "jsonschema==4.25.1"])
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(ok, "could not install jsonschema from PyPI into {}", venv.display());
+        std::fs::write(&ready, "").unwrap();
+    }
+    python
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema_and_fingerprints_are_stable() {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-2.1.0-rtm.5.json");
+    let bytes = std::fs::read(&schema).unwrap();
+    use sha2::Digest;
+    assert_eq!(
+        plumb::base::hex(&sha2::Sha256::digest(&bytes)),
+        "2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8",
+        "the pinned schema"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["buggy.py", "syntax.py", "clean.py", "unicode.py"] {
+        std::fs::copy(fixtures().join(name), dir.path().join(name)).unwrap();
+    }
+    std::fs::write(dir.path().join("bad.py"), b"x = 1\0").unwrap();
+    let out = plumb(dir.path(), &["check", "--format", "sarif", "--timeout", "500"]);
+    assert_eq!(out.status.code(), Some(2), "an unreadable input still exits 2");
+    let sarif = json(&out);
+    let path = dir.path().join("out.sarif");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let check = Command::new(python_with_jsonschema())
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             doc = json.load(open(sys.argv[2]))\n\
+             errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(doc), key=str)\n\
+             print('\\n'.join(f'{list(e.path)}: {e.message}' for e in errors))\n\
+             sys.exit(1 if errors else 0)",
+        ])
+        .arg(&schema)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "invalid SARIF:\n{}{}", stdout(&check), String::from_utf8_lossy(&check.stderr));
+
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "plumb");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules.iter().all(|r| r["help"]["text"].as_str().is_some_and(|t| !t.is_empty())));
+    let results = run["results"].as_array().unwrap();
+    let failed = results.iter().find(|r| r["ruleId"] == "example_failed").expect("the buggy example");
+    assert_eq!(failed["level"], "error");
+    assert_eq!(rules[failed["ruleIndex"].as_u64().unwrap() as usize]["id"], "example_failed");
+    let location = &failed["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "buggy.py");
+    assert!(location["region"]["startLine"].as_u64().unwrap() >= 1);
+    assert!(results.iter().any(|r| r["ruleId"] == "syntax_error"));
+    let notes = run["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n["message"]["text"].as_str().unwrap().contains("bad.py")), "{notes:?}");
+
+    // The same findings after an edit elsewhere in the file keep their fingerprints.
+    let prints = |v: &serde_json::Value| -> Vec<String> {
+        v["runs"][0]["results"].as_array().unwrap().iter().map(|r| r["partialFingerprints"].to_string()).collect()
+    };
+    let buggy = std::fs::read_to_string(dir.path().join("buggy.py")).unwrap();
+    std::fs::write(dir.path().join("buggy.py"), format!("# moved down\n\n{buggy}")).unwrap();
+    let again = json(&plumb(dir.path(), &["check", "--format", "sarif", "--timeout", "500"]));
+    assert_eq!(prints(&again), prints(&sarif));
+}
