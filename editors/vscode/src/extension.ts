@@ -5,6 +5,8 @@ import { LanguageClient, LanguageClientOptions, ServerOptions, State } from "vsc
 let client: LanguageClient | undefined;
 let status: vscode.StatusBarItem;
 let output: vscode.LogOutputChannel;
+/// Why the server could not be started, when it could not.
+let startError: string | undefined;
 /// Python documents edited since their last diagnostics: plumb is checking them.
 const checking = new Set<string>();
 
@@ -15,6 +17,7 @@ function settings(): Record<string, unknown> {
     debounceMs: c.get<number>("debounceMs", 300),
     timeoutMs: c.get<number>("timeoutMs", 2000),
     memoryMb: c.get<number>("memoryMb", 256),
+    memoryBudgetMb: c.get<number>("memoryBudgetMb", 1024),
     modelUrl: c.get<string>("modelUrl", "") || null,
     model: c.get<string>("model", "") || null,
     modelChat: c.get<boolean>("modelChat", false),
@@ -32,6 +35,11 @@ function serverPath(): string {
 }
 
 function updateStatus(): void {
+  if (startError !== undefined || client?.state === State.StartFailed) {
+    status.text = "$(error) plumb: not running";
+    status.tooltip = `plumb: the server did not start (${startError ?? "see the output"}); check the plumb.path setting`;
+    return;
+  }
   if (!client || client.state === State.Starting) {
     status.text = "$(sync~spin) plumb";
     status.tooltip = "plumb: starting";
@@ -74,8 +82,17 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   };
   client = new LanguageClient("plumb", "plumb", serverOptions, clientOptions);
   context.subscriptions.push(client.onDidChangeState(() => updateStatus()));
+  startError = undefined;
   updateStatus();
-  await client.start();
+  try {
+    await client.start();
+  } catch (e) {
+    startError = e instanceof Error ? e.message : String(e);
+    output.error(`plumb: could not start ${serverPath()}: ${startError}`);
+    void vscode.window.showErrorMessage(
+      `plumb: could not start the server (${serverPath()}): ${startError}. Set plumb.path to the plumb binary.`,
+    );
+  }
   updateStatus();
 }
 
@@ -104,6 +121,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("plumb.showOutput", () => output.show(true)),
     vscode.commands.registerCommand("plumb.restartServer", async () => {
       if (client) {
+        startError = undefined;
         await client.restart();
         updateStatus();
       } else {
