@@ -118,7 +118,12 @@ pub(super) fn run(args: EvalArgs) -> ExitCode {
             }
         };
         eprintln!("plumb: eval [{}/{total_files}] {file}", n + 1);
-        let result = match engine.check(&doc, true, &Cancel::new(), &mut status) {
+        let mut events = |e: engine::Event<'_>| {
+            if let engine::Event::Status(m) = e {
+                status(m);
+            }
+        };
+        let result = match engine.check(&doc, true, &Cancel::new(), &mut events) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("plumb: error: could not set up the sandbox runtime: {e}");

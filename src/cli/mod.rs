@@ -7,6 +7,7 @@ mod discover;
 mod eval;
 mod human;
 mod json;
+mod progress;
 mod sarif;
 
 use std::io::Write;
@@ -81,6 +82,9 @@ struct CheckArgs {
     no_store: bool,
     #[command(flatten)]
     model: ModelArgs,
+    /// No progress line on stderr (there is none when stderr is not a terminal either).
+    #[arg(long, short)]
+    quiet: bool,
     /// Memory limit for the sandboxed interpreter, in MiB.
     #[arg(long, default_value_t = 256, value_name = "MIB", value_parser = clap::value_parser!(u64).range(engine::MEMORY_MB))]
     memory: u64,
@@ -290,6 +294,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
                 fatal: false,
             });
         }
+        let progress = progress::Progress::new(docs.len(), args.quiet);
         let next = AtomicUsize::new(0);
         let out = Mutex::new(Vec::new());
         let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(docs.len()).max(1);
@@ -301,14 +306,16 @@ fn run_check(args: CheckArgs) -> ExitCode {
                     loop {
                         let i = next.fetch_add(1, Ordering::SeqCst);
                         let Some(doc) = docs.get(i) else { break };
-                        match ready.check(doc, true, &cancel, &mut status) {
+                        match ready.check(doc, true, &cancel, &mut |e| progress.event(&doc.path, e)) {
                             Ok(result) => out.lock().unwrap_or_else(|p| p.into_inner()).push((i, result)),
                             Err(e) => *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e),
                         }
+                        progress.done(&doc.path);
                     }
                 });
             }
         });
+        progress.finish();
         if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
             eprintln!("plumb: error: could not set up the sandbox runtime: {e}");
             return ExitCode::from(2);

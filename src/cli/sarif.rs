@@ -51,12 +51,16 @@ fn rule_text(kind: FindingKind) -> (&'static str, &'static str) {
             "Running the example ended the interpreter (a trap, or the program exited).",
         ),
         FindingKind::Timeout => ("An example did not finish", "The example ran past its time limit (infinite loop?)."),
-        FindingKind::MemoryLimit => ("An example ran out of memory", "The example exceeded the sandbox's memory limit."),
+        FindingKind::MemoryLimit => {
+            ("An example ran out of memory", "The example exceeded the sandbox's memory limit.")
+        }
         FindingKind::RecursionLimit => (
             "An example exhausted the stack",
             "The example recursed until the stack was exhausted (unbounded recursion?).",
         ),
-        FindingKind::OutputLimit => ("An example printed too much", "The example printed more than the sandbox allows."),
+        FindingKind::OutputLimit => {
+            ("An example printed too much", "The example printed more than the sandbox allows.")
+        }
         FindingKind::SyntaxError => ("Syntax error", "The code does not parse, so it cannot run."),
         FindingKind::ExampleUnresolved => (
             "An example could not be judged",

@@ -35,6 +35,17 @@ pub use settings::{
     LocalModel, MEMORY_BUDGET_MB, MEMORY_MB, ModelChoice, Options, SAMPLES, Settings, StoreChoice, TIMEOUT_MS,
 };
 
+/// What a check tells its caller as it goes (the CLI's progress line, the editor's `$/progress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A slow step of setting up (building the runtime, fetching the model).
+    Status(&'a str),
+    /// Asking the model about a function: the `index`-th (from 1) of `total` in this file.
+    Model { function: &'a str, index: usize, total: usize },
+    /// Running the examples and the model's evidence in the sandbox.
+    Sandbox,
+}
+
 /// Deadline per case for what the model proposed (candidates, generated tests, differential inputs).
 const MODEL_CASE_DEADLINE: Duration = Duration::from_millis(300);
 
@@ -224,12 +235,13 @@ impl Engine {
         doc: &Document,
         ask_model: bool,
         cancel: &Cancel,
-        status: &mut dyn FnMut(&str),
+        events: &mut dyn FnMut(Event<'_>),
     ) -> Result<FileReport, String> {
-        let sandbox = self.sandbox(status)?;
+        let sandbox = self.sandbox(&mut |m| events(Event::Status(m)))?;
         let settings = self.settings();
-        let (coder, problem) = self.coder(&settings, false, status);
-        let mut report = check_with(&sandbox, &self.cache, &settings, coder.as_deref(), doc, ask_model, cancel);
+        let (coder, problem) = self.coder(&settings, false, &mut |m| events(Event::Status(m)));
+        let run = Run { sandbox: &sandbox, cache: &self.cache, settings: &settings, coder: coder.as_deref() };
+        let mut report = check_with(&run, doc, ask_model, cancel, events);
         if report.model_error.is_none() {
             report.model_error = problem;
         }
@@ -266,16 +278,23 @@ fn within(f: &Function, i: &SyntaxIssue) -> bool {
     f.range.start <= i.range.start && i.range.end <= f.range.end
 }
 
+/// What one check runs with.
+struct Run<'a> {
+    sandbox: &'a Sandbox,
+    cache: &'a Cache,
+    settings: &'a Settings,
+    coder: Option<&'a Coder>,
+}
+
 /// The check itself, over what the engine holds.
 fn check_with(
-    sandbox: &Sandbox,
-    cache: &Cache,
-    settings: &Settings,
-    coder: Option<&Coder>,
+    run: &Run<'_>,
     doc: &Document,
     ask_model: bool,
     cancel: &Cancel,
+    events: &mut dyn FnMut(Event<'_>),
 ) -> FileReport {
+    let Run { sandbox, cache, settings, coder } = *run;
     let started = Instant::now();
     let text = doc.text.as_str();
     let parsed = syntax::parse(text);
@@ -287,13 +306,20 @@ fn check_with(
     let mut model_error = None;
     let model_started = Instant::now();
     let mut evidence: Vec<Option<FunctionEvidence>> = Vec::with_capacity(parsed.functions.len());
+    let asks = |f: &Function, cached: &Option<Verdict>| {
+        coder.is_some() && ask_model && cached.is_none() && !f.has_error && f.qualified_name == f.name
+    };
+    let to_ask = parsed.functions.iter().zip(&cached).filter(|(f, c)| asks(f, c)).count();
+    let mut asked = 0;
     for (f, cached) in parsed.functions.iter().zip(&cached) {
         if cached.is_some() {
             evidence.push(None);
             continue;
         }
         let proposals = match coder {
-            Some(c) if ask_model && !f.has_error && f.qualified_name == f.name && model_error.is_none() => {
+            Some(c) if asks(f, cached) && model_error.is_none() => {
+                asked += 1;
+                events(Event::Model { function: &f.name, index: asked, total: to_ask });
                 match c.generate(f, text, cancel) {
                     Ok(p) => Some(p),
                     Err(e) => {
@@ -326,15 +352,18 @@ fn check_with(
     }
     let model_limits =
         Limits { case_deadline: settings.limits.case_deadline.min(MODEL_CASE_DEADLINE), ..settings.limits };
-    let run = |r: &plan::Run, limits: &Limits| {
+    let execute = |r: &plan::Run, limits: &Limits| {
         if r.is_empty() {
             Report { setup: Vec::new(), outcomes: Vec::new(), instances: 0 }
         } else {
             sandbox.run(&r.program, limits, cancel)
         }
     };
-    let examples_report = run(&examples_run, &settings.limits);
-    let model_report = run(&model_run, &model_limits);
+    if !examples_run.is_empty() || !model_run.is_empty() {
+        events(Event::Sandbox);
+    }
+    let examples_report = execute(&examples_run, &settings.limits);
+    let model_report = execute(&model_run, &model_limits);
 
     let line_index = LineIndex::new(text);
     let mut syntax_issues = parsed.syntax_issues.clone();

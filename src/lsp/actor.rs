@@ -13,7 +13,7 @@ use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
 use super::session::Shared;
 use super::to_proto;
 use crate::base::Cancel;
-use crate::engine::{Document, Engine, FileReport, MAX_FILE_BYTES, StoreNotice};
+use crate::engine::{Document, Engine, Event, FileReport, MAX_FILE_BYTES, StoreNotice};
 
 /// Checks running at once; more documents wait their turn (the sandbox also bounds its runs by
 /// its instance pool and memory budget).
@@ -40,9 +40,25 @@ pub(super) enum Msg {
 
 /// What the async side does for the actor.
 pub(super) enum Out {
-    Publish { uri: Uri, version: Option<i32>, diagnostics: Vec<Diagnostic> },
-    Started { uri: Uri, run: u64 },
-    Finished { uri: Uri, run: u64 },
+    Publish {
+        uri: Uri,
+        version: Option<i32>,
+        diagnostics: Vec<Diagnostic>,
+    },
+    Started {
+        uri: Uri,
+        run: u64,
+    },
+    Finished {
+        uri: Uri,
+        run: u64,
+    },
+    /// What a running check is doing now (shown in its progress, if any).
+    Report {
+        uri: Uri,
+        run: u64,
+        message: String,
+    },
     Message(MessageType, String),
 }
 
@@ -315,10 +331,22 @@ fn start_workers(engine: Arc<Engine>, out: UnboundedSender<Out>, tx: mpsc::Sende
                     Ok(job) => job,
                     Err(_) => return,
                 };
-                let mut status = |m: &str| {
-                    let _ = worker_out.send(Out::Message(MessageType::INFO, format!("plumb: {m}")));
+                let (uri, run) = (job.uri.clone(), job.run);
+                let mut events = |e: Event<'_>| {
+                    let out = match e {
+                        Event::Status(m) => Out::Message(MessageType::INFO, format!("plumb: {m}")),
+                        Event::Model { function, index, total } => Out::Report {
+                            uri: uri.clone(),
+                            run,
+                            message: format!("asking the model about `{function}` ({index}/{total})"),
+                        },
+                        Event::Sandbox => {
+                            Out::Report { uri: uri.clone(), run, message: "running in the sandbox".into() }
+                        }
+                    };
+                    let _ = worker_out.send(out);
                 };
-                let result = match engine.check(&job.doc, job.ask_model, &job.cancel, &mut status) {
+                let result = match engine.check(&job.doc, job.ask_model, &job.cancel, &mut events) {
                     Ok(result) => result,
                     Err(e) => {
                         let _ = worker_out.send(Out::Message(

@@ -40,6 +40,13 @@ pub(super) async fn run(client: Client, shared: Shared, tx: UnboundedSender<Out>
                             let _ = due.send((uri, run));
                         });
                     }
+                    Out::Report { uri, run, message } => {
+                        if let Some((r, progress)) = shown.get(&uri)
+                            && *r == run
+                        {
+                            progress.report_with_message(message, 50).await;
+                        }
+                    }
                     Out::Finished { uri, run } => {
                         if in_flight.get(&uri) == Some(&run) {
                             in_flight.remove(&uri);

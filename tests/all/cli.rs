@@ -327,3 +327,12 @@ fn sarif_validates_against_the_official_schema_and_fingerprints_are_stable() {
     let again = json(&plumb(dir.path(), &["check", "--format", "sarif", "--timeout", "500"]));
     assert_eq!(prints(&again), prints(&sarif));
 }
+
+#[test]
+fn no_progress_line_when_stderr_is_not_a_terminal() {
+    let out = plumb(&fixtures(), &["check", "buggy.py", "clean.py"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("[0/2]") && !err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
+    let quiet = plumb(&fixtures(), &["check", "--quiet", "clean.py"]);
+    assert_eq!(quiet.status.code(), Some(0));
+}
