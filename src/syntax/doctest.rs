@@ -40,11 +40,23 @@ pub fn parse_examples(text: &str, node: Node<'_>) -> Vec<Example> {
     let first_row = node.start_position().row as u32;
     let mut lines = Vec::new();
     let mut offset = body_offset;
+    // In a non-raw literal a backslash at the end of a line joins it to the next: the docstring's
+    // value (what doctest reads) has one line where the file has two.
+    let mut pending: Option<(usize, u32)> = None;
     for (i, raw_line) in body.split('\n').enumerate() {
-        let value = if raw { raw_line.to_string() } else { decode_escapes(raw_line) };
+        let (start, row) = pending.take().unwrap_or((offset, first_row + i as u32));
+        let end = offset + raw_line.len();
+        offset = end + 1;
+        let content = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+        let backslashes = content.len() - content.trim_end_matches('\\').len();
+        if !raw && backslashes % 2 == 1 && offset <= body_offset + body.len() {
+            pending = Some((start, row));
+            continue;
+        }
+        let joined = &text[start..end];
+        let value = if raw { joined.to_string() } else { decode_escapes(&joined.replace("\\\r\n", "\\\n")) };
         let value = value.strip_suffix('\r').map(str::to_string).unwrap_or(value);
-        lines.push(Line { value, start: offset, end: offset + raw_line.len(), row: first_row + i as u32 });
-        offset += raw_line.len() + 1;
+        lines.push(Line { value, start, end, row });
     }
     parse_lines(text, &lines)
 }
@@ -83,6 +95,13 @@ fn parse_lines(text: &str, lines: &[Line]) -> Vec<Example> {
             j += 1;
         }
         let source_text = source.join("\n");
+        // doctest's `_IS_BLANK_OR_COMMENT`: a one-line source that is blank or only a comment is no
+        // example at all (and its expected output, if any, belongs to nothing).
+        if !source_text.contains('\n') && matches!(source_text.trim_start_matches(' ').chars().next(), None | Some('#'))
+        {
+            i = j;
+            continue;
+        }
         let (options, skip) = options_of(&source_text);
         // The range starts at `>>>` in the raw line (escapes never precede it in practice).
         let raw_first = &text[lines[i].start..lines[i].end];

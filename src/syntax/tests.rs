@@ -298,3 +298,26 @@ fn lines_end_at_lf_crlf_and_lone_cr_and_positions_stay_in_the_content() {
     assert_eq!(index.offset(text, Position { line: 2, character: 9 }, enc), c - 1);
     assert_eq!(index.line_range(text, 1), (7, end));
 }
+
+#[test]
+fn comment_only_examples_are_no_examples_as_in_doctest() {
+    let text = "def f():\n    \"\"\"\n    >>> # set up\n    >>> x = 1  # a real one\n    >>> #\n    >>> # a comment\n    ... # and more\n    \"\"\"\n";
+    let parsed = parse(text);
+    let sources: Vec<&str> = parsed.functions[0].examples.iter().map(|e| e.source.as_str()).collect();
+    // The two-line comment is kept, as doctest keeps it (its regex only matches one line).
+    assert_eq!(sources, ["x = 1  # a real one\n", "# a comment\n# and more\n"]);
+}
+
+#[test]
+fn a_backslash_at_the_end_of_a_docstring_line_joins_it_to_the_next() {
+    let text = "def f():\n    \"\"\"\n    >>> f() == \\\n        1\n    True\n    \"\"\"\n    return 1\n";
+    let parsed = parse(text);
+    let ex = &parsed.functions[0].examples;
+    assert_eq!(ex.len(), 1, "{ex:?}");
+    assert_eq!(ex[0].source, "f() ==         1\n");
+    assert_eq!(ex[0].want, "True\n");
+    assert_eq!(ex[0].line, 2);
+    // In a raw docstring the backslash stays, as doctest sees it.
+    let raw = "def f():\n    r\"\"\"\n    >>> 1 + \\\n    ... 1\n    2\n    \"\"\"\n";
+    assert_eq!(parse(raw).functions[0].examples[0].source, "1 + \\\n1\n");
+}

@@ -250,23 +250,6 @@ fn an_example_the_consensus_contradicts_looks_wrong() {
     assert_ne!(f["status"], "failing");
 }
 
-/// Python with `jsonschema` from PyPI, in plumb's cache (installed on first use).
-fn python_with_jsonschema() -> PathBuf {
-    let venv = plumb::base::cache_dir().join("tools").join("jsonschema-4.25.1");
-    let python = venv.join("bin").join("python");
-    let ready = venv.join(".installed");
-    if !ready.is_file() {
-        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin").join("pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "jsonschema==4.25.1"])
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(ok, "could not install jsonschema from PyPI into {}", venv.display());
-        std::fs::write(&ready, "").unwrap();
-    }
-    python
-}
-
 #[test]
 fn sarif_validates_against_the_official_schema_and_fingerprints_are_stable() {
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-2.1.0-rtm.5.json");
@@ -287,7 +270,7 @@ fn sarif_validates_against_the_official_schema_and_fingerprints_are_stable() {
     let sarif = json(&out);
     let path = dir.path().join("out.sarif");
     std::fs::write(&path, &out.stdout).unwrap();
-    let check = Command::new(python_with_jsonschema())
+    let check = Command::new(crate::support::python_with("jsonschema-4.25.1", &["jsonschema==4.25.1"]))
         .args([
             "-c",
             "import json, sys, jsonschema\n\

@@ -29,19 +29,7 @@ fn python_with_datasets() -> PathBuf {
     if let Some(p) = std::env::var_os("PLUMB_DATASETS_PYTHON") {
         return PathBuf::from(p);
     }
-    let venv = plumb::base::cache_dir().join("tools").join("datasets-5.2.0-pyarrow-26.0.1");
-    let python = venv.join("bin").join("python");
-    let ready = venv.join(".installed");
-    if !ready.is_file() {
-        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin").join("pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "datasets==5.2.0", "pyarrow==26.0.1"])
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(ok, "could not install datasets and pyarrow from PyPI into {}", venv.display());
-        std::fs::write(&ready, "").unwrap();
-    }
-    python
+    crate::support::python_with("datasets-5.2.0-pyarrow-26.0.1", &["datasets==5.2.0", "pyarrow==26.0.1"])
 }
 
 #[test]

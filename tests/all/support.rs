@@ -100,3 +100,23 @@ fn fake_server(reply: impl Fn(&str) -> (u16, String) + Send + 'static, count: us
 
 /// Two samples of CodeT tests for `add`, three distinct asserts in all.
 pub(crate) const FAKE_TESTS_ANSWER: &str = r#"{"choices":[{"index":0,"text":"add(1, 2) == 3\nassert add(0, 0) == 0\n\nThese tests cover it."},{"index":1,"text":"add(2, 2) == 4\nassert add(1, 2) == 3"}]}"#;
+
+/// A virtualenv in plumb's cache with `packages` from PyPI (installed on first use, pinned by the
+/// caller), for tests that check plumb's output with a real tool; its `python`.
+pub(crate) fn python_with(name: &str, packages: &[&str]) -> std::path::PathBuf {
+    let venv = plumb::base::cache_dir().join("tools").join(name);
+    let python = venv.join("bin").join("python");
+    let ready = venv.join(".installed");
+    if !ready.is_file() {
+        let ok =
+            std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
+                && std::process::Command::new(venv.join("bin").join("pip"))
+                    .args(["install", "--quiet", "--disable-pip-version-check"])
+                    .args(packages)
+                    .status()
+                    .is_ok_and(|s| s.success());
+        assert!(ok, "could not install {packages:?} from PyPI into {}", venv.display());
+        std::fs::write(&ready, "").unwrap();
+    }
+    python
+}

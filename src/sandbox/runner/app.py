@@ -465,6 +465,45 @@ def _warm_up():
         linecache.cache.pop("warmup.py", None)
 
 
+# Standard-library modules that must not be imported at build time: they act on import (open a
+# browser, print), are GUI or test suites, or cannot work without a real OS.
+_NO_PRELOAD = {
+    "antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "test", "lib2to3", "ensurepip",
+    "venv", "pydoc_data", "__main__", "__phello__", "xxlimited", "xxsubtype",
+}
+
+
+def _preload_stdlib():
+    """Imports every standard-library module (and package submodule) that WASI CPython can import,
+    so that the component holds them all: the sandbox has no file system to import from at run
+    time, and examples use `pathlib`, `pickle`, `email`, `configparser`, the `idna` codec, ..."""
+    import importlib
+    import pkgutil
+
+    def load(name):
+        try:
+            return importlib.import_module(name)
+        except BaseException:  # noqa: BLE001 - whatever fails to import here is simply absent
+            return None
+
+    for name in sorted(sys.stdlib_module_names):
+        if name in _NO_PRELOAD or name.startswith("_"):
+            continue
+        module = load(name)
+        path = getattr(module, "__path__", None)
+        if not path:
+            continue
+        for info in pkgutil.walk_packages(path, name + ".", onerror=lambda _name: None):
+            parts = info.name.split(".")
+            if any(p in ("test", "tests", "idle_test") or p.startswith("_") for p in parts[1:]):
+                continue
+            load(info.name)
+    # Every codec, looked up by name at run time (`'x'.encode('idna')`).
+    for info in pkgutil.iter_modules(importlib.import_module("encodings").__path__, "encodings."):
+        load(info.name)
+
+
+_preload_stdlib()
 _warm_up()
 # Everything alive now is part of the snapshot every run starts from. Freezing it keeps the cyclic
 # garbage collector from walking (and so writing to, and copy-on-write faulting) those pages.
