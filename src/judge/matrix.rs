@@ -307,6 +307,8 @@ pub fn model_findings(facts: &ModelFacts<'_>) -> Vec<Finding> {
     let severity = if c.strength() >= Strength::Strong { Severity::Warning } else { Severity::Hint };
     let mut out = Vec::new();
     if let Some(cx) = facts.counterexample {
+        // A call that displays nothing returned None: say so, never an empty value.
+        let expected = if cx.expected.is_empty() { "None" } else { cx.expected.as_str() };
         let message = format!(
             "`{}` {}; {} of {} candidate solutions{} say {}",
             cx.call,
@@ -314,14 +316,14 @@ pub fn model_findings(facts: &ModelFacts<'_>) -> Vec<Finding> {
             cx.agreeing,
             cx.total,
             if cx.tests > 0 { format!(" and {} generated tests", cx.tests) } else { String::new() },
-            feedback::clip(&cx.expected, 80)
+            feedback::clip(expected, 80)
         );
         let feedback = format!(
             "The code is not working correctly. Here is some feedback: {} {} but the consensus of {} candidate solutions returns {}.\n",
             cx.call,
             cx.user.describe(),
             cx.agreeing,
-            cx.expected
+            expected
         );
         out.push(Finding { kind: FindingKind::Counterexample, severity, message, range: facts.range, feedback });
     }

@@ -292,7 +292,8 @@ mod verdicts {
             );
         }
         for f in &v.findings {
-            out += &format!("\n{:?} {}: {}", f.severity, f.kind.as_str(), f.message).to_lowercase();
+            let severity = format!("{:?}", f.severity).to_lowercase();
+            out += &format!("\n{severity} {}: {}", f.kind.as_str(), f.message);
         }
         if let Some(t) = &v.counterexample_test {
             out += &format!("\ntest {t}");
@@ -442,6 +443,25 @@ mod verdicts {
             expect![[r#"
             status unverified
         "#]],
+        );
+    }
+
+    #[test]
+    fn a_consensus_of_none_is_said_as_none() {
+        check(
+            "def first(xs):\n    return xs[0]\n",
+            "tests first([1]) == 1
+             inputs first([])
+             user tests P | inputs !IndexError
+             cand tests P | inputs =
+             cand tests P | inputs =",
+            expect![[r#"
+                status unverified
+                parts examples_passed=0 tests_passed=1.00 agreement=1.00 counterexample=true verified_failure=false
+                warning counterexample: `first([])` raises IndexError; 2 of 2 candidate solutions and 1 generated tests say None
+                test assert first([]) is None
+                fix passes 1 of 1
+            "#]],
         );
     }
 

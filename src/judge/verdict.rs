@@ -231,7 +231,12 @@ fn model_judgement(
     });
     if let Some(found) = &cx {
         out.parts.counterexample = true;
-        out.counterexample_test = Some(format!("assert {} == {}", found.call, found.expected));
+        // The test must be valid Python: a call that displays nothing returned None.
+        out.counterexample_test = Some(if found.expected.is_empty() {
+            format!("assert {} is None", found.call)
+        } else {
+            format!("assert {} == {}", found.call, found.expected)
+        });
     }
     let facts = matrix::ModelFacts {
         range: function.name_range,

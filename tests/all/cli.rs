@@ -319,3 +319,20 @@ fn no_progress_line_when_stderr_is_not_a_terminal() {
     let quiet = plumb(&fixtures(), &["check", "--quiet", "clean.py"]);
     assert_eq!(quiet.status.code(), Some(0));
 }
+
+#[test]
+fn naming_a_model_server_selects_it_whatever_the_local_model_says() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.py"),
+        "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return a + b\n",
+    )
+    .unwrap();
+    let url = fake_model_server(FAKE_TESTS_ANSWER, 200, 2);
+    let out = plumb(
+        dir.path(),
+        &["check", "--format", "json", "--local-model", "off", "--model-url", &url, "--model", "tiny-coder", "m.py"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["files"][0]["functions"][0]["evidence"]["model"], "tiny-coder");
+}

@@ -79,7 +79,8 @@ fn a_client_that_never_answers_still_gets_diagnostics_and_a_prompt_exit() {
     c.notify("exit", Value::Null);
     let asked = Instant::now();
     assert_eq!(c.exit_code(Duration::from_secs(5)), Some(0));
-    assert!(asked.elapsed() < Duration::from_secs(1), "exit took {:?}", asked.elapsed());
+    // The target is 1 s (see lsp_bench); the bound leaves room for a loaded CI machine.
+    assert!(asked.elapsed() < Duration::from_secs(2), "exit took {:?}", asked.elapsed());
 }
 
 #[test]
