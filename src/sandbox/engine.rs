@@ -361,8 +361,13 @@ impl Sandbox {
     /// Sets how much memory (the sum of the runs' memory limits) the runs in flight may reserve;
     /// runs beyond it wait.
     pub fn set_memory_budget(&self, bytes: usize) {
-        lock(&self.gate.state).budget = bytes;
-        self.gate.freed.notify_all();
+        let mut state = lock(&self.gate.state);
+        if state.budget != bytes {
+            state.budget = bytes;
+            drop(state);
+            // A larger budget may admit runs that wait.
+            self.gate.freed.notify_all();
+        }
     }
 
     /// Runs the program: its top-level statements, then every case. Never fails: whatever the
