@@ -52,10 +52,12 @@ fn assert_program(n: usize) -> Program {
         .collect();
     Program {
         filename: "bench.py".into(),
+        origin: "bench.py".into(),
         source: FUNCTION.into(),
         module_name: "bench".into(),
         chunks: vec![Chunk { line: 0, text: FUNCTION.into() }],
         groups: vec![Group { cases }],
+        discover: None,
     }
 }
 

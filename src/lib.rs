@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod judge;
 pub mod lsp;
 pub mod model;
+pub mod project;
 pub mod sandbox;
 pub mod store;
 pub mod syntax;

@@ -52,6 +52,8 @@ struct EvidenceV1 {
 
 #[derive(Serialize)]
 struct FunctionV1 {
+    /// `function`, or `class` / `module` for a docstring with examples outside any function.
+    kind: crate::syntax::Kind,
     name: String,
     qualified_name: String,
     range: RangeV1,
@@ -116,6 +118,7 @@ fn file(r: &FileReport) -> FileV1 {
         .map(|f| {
             let v = &f.verdict;
             FunctionV1 {
+                kind: f.function.kind,
                 name: f.function.name.clone(),
                 qualified_name: f.function.qualified_name.clone(),
                 range: range(r, f.function.range),

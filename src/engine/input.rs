@@ -1,7 +1,9 @@
 //! Turning bytes into a document, with clear errors for what cannot be checked.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Files larger than this are not checked (a Python module this size is generated, not written).
 pub const MAX_FILE_BYTES: u64 = 2 << 20;
@@ -13,6 +15,10 @@ pub struct Document {
     pub text: String,
     /// Invalid UTF-8 was replaced with U+FFFD.
     pub lossy: bool,
+    /// Where the document lives on disk (absolute), when it does: its project is found from there.
+    pub file: Option<PathBuf>,
+    /// Other files' unsaved text (an editor's open buffers), which imports see instead of the disk.
+    pub buffers: Arc<HashMap<PathBuf, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +59,15 @@ impl Document {
             Ok(t) => (t.to_string(), false),
             Err(_) => (String::from_utf8_lossy(bytes).into_owned(), true),
         };
-        Ok(Document { path: path.to_string(), text: lone_cr_to_lf(text), lossy })
+        Ok(Document { path: path.to_string(), text: lone_cr_to_lf(text), lossy, file: None, buffers: Arc::default() })
+    }
+
+    /// The document as the file at `file` (made absolute), seeing `buffers` for other files.
+    pub fn at(mut self, file: &Path, buffers: Arc<HashMap<PathBuf, String>>) -> Document {
+        let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        self.file = Some(file.canonicalize().unwrap_or(file));
+        self.buffers = buffers;
+        self
     }
 }
 
@@ -84,7 +98,7 @@ pub fn read_document(path: &Path, shown_as: &str) -> Result<Document, InputError
         return Err(InputError::TooLarge { bytes: meta.len() });
     }
     let bytes = std::fs::read(path).map_err(|e| InputError::Unreadable(e.to_string()))?;
-    Document::from_bytes(shown_as, &bytes)
+    Ok(Document::from_bytes(shown_as, &bytes)?.at(path, Arc::default()))
 }
 
 #[cfg(test)]

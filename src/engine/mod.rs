@@ -10,12 +10,16 @@
 
 mod cache;
 mod coder;
+mod context;
+mod discover;
 mod input;
 mod plan;
 mod record;
 mod settings;
 pub mod wire;
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -23,7 +27,7 @@ use crate::base::Cancel;
 use crate::evidence::{FunctionEvidence, Outcome};
 use crate::judge::matrix::Calibration;
 use crate::judge::{self, Finding, FindingKind, Severity, Subject, Verdict};
-use crate::sandbox::{Limits, Report, Sandbox};
+use crate::sandbox::{Import, Limits, Report, Sandbox};
 use crate::store::{self, ExecutionRecord, Provenance, TestKind, TestRecord};
 use crate::syntax::{self, Function, LineIndex, SyntaxIssue};
 
@@ -76,6 +80,9 @@ pub struct FileReport {
     pub total_time: Duration,
     /// Why the file was not analysed (or only in part), when that happened.
     pub degraded: Option<String>,
+    /// The project files (absolute paths) the verdicts depend on through imports: an edit to one
+    /// of them is a reason to check this file again.
+    pub depends_on: Vec<PathBuf>,
 }
 
 impl FileReport {
@@ -93,6 +100,7 @@ impl FileReport {
             model_time: Duration::ZERO,
             total_time: Duration::ZERO,
             degraded: None,
+            depends_on: Vec::new(),
         }
     }
 
@@ -297,17 +305,49 @@ fn check_with(
     let Run { sandbox, cache, settings, coder } = *run;
     let started = Instant::now();
     let text = doc.text.as_str();
-    let parsed = syntax::parse(text);
-    let fingerprint = Engine::fingerprint(settings, coder);
-    let cached: Vec<Option<Verdict>> =
-        parsed.functions.iter().map(|f| cache.get(&f.key, &fingerprint, f.range.start)).collect();
+    let mut parsed = syntax::parse(text);
+    let context = context::Context::of(doc);
+    let fingerprint = format!("{}:{}", Engine::fingerprint(settings, coder), context.fingerprint());
+    // A cached verdict counts while every module its runs imported still finds the same text.
+    let mut memo = HashMap::new();
+    let mut depends: Vec<Import> = Vec::new();
+    let base = plan::base_program(&doc.path, text, &parsed, &context.module_name, &context.origin);
+    if doc.file.is_some() && discover::worth_asking(text, &parsed) {
+        let file_key = syntax::FunctionKey::of_text(text);
+        let found =
+            cache.get_found(&file_key, &fingerprint, &mut |i| context.still_valid(i, &mut memo)).or_else(|| {
+                let found = discover::find(sandbox, &base, &parsed, &context, &settings.limits, cancel)?;
+                cache.put_found(file_key, &fingerprint, found.clone());
+                Some(found)
+            });
+        if let Some((functions, imports)) = found {
+            depends.extend(imports.iter().cloned());
+            parsed.functions.extend(functions.iter().cloned());
+            parsed.functions.sort_by_key(|f| f.range.start);
+        }
+    }
+    let cached: Vec<Option<Verdict>> = parsed
+        .functions
+        .iter()
+        .map(|f| {
+            let (verdict, imports) =
+                cache.get(&f.key, &fingerprint, f.range.start, &mut |i| context.still_valid(i, &mut memo))?;
+            depends.extend(imports.iter().cloned());
+            Some(verdict)
+        })
+        .collect();
 
     // Model evidence first: generated tests and candidates join the same sandbox runs.
     let mut model_error = None;
     let model_started = Instant::now();
     let mut evidence: Vec<Option<FunctionEvidence>> = Vec::with_capacity(parsed.functions.len());
     let asks = |f: &Function, cached: &Option<Verdict>| {
-        coder.is_some() && ask_model && cached.is_none() && !f.has_error && f.qualified_name == f.name
+        coder.is_some()
+            && ask_model
+            && cached.is_none()
+            && !f.has_error
+            && f.kind == syntax::Kind::Function
+            && f.qualified_name == f.name
     };
     let to_ask = parsed.functions.iter().zip(&cached).filter(|(f, c)| asks(f, c)).count();
     let mut asked = 0;
@@ -339,7 +379,6 @@ fn check_with(
 
     // The examples run under the user's deadline; what the model proposed under its own short
     // one, so that a looping candidate or input cannot cost the user's budget many times over.
-    let base = plan::base_program(&doc.path, text, &parsed);
     let mut examples_run = plan::Run::new(base.clone());
     let mut model_run = plan::Run::new(base.clone());
     for (i, (f, e)) in parsed.functions.iter().zip(&evidence).enumerate() {
@@ -347,23 +386,21 @@ fn check_with(
             && !f.has_error
             && (!e.examples.is_empty() || e.proposals.is_some())
         {
-            plan::add_function(i, f, e, &mut examples_run, &mut model_run);
+            plan::add_function(i, f, e, &context.flags, &mut examples_run, &mut model_run);
         }
     }
     let model_limits =
         Limits { case_deadline: settings.limits.case_deadline.min(MODEL_CASE_DEADLINE), ..settings.limits };
     let execute = |r: &plan::Run, limits: &Limits| {
-        if r.is_empty() {
-            Report { setup: Vec::new(), outcomes: Vec::new(), instances: 0 }
-        } else {
-            sandbox.run(&r.program, limits, cancel)
-        }
+        if r.is_empty() { Report::default() } else { sandbox.run_with(&r.program, &context.host, limits, cancel) }
     };
     if !examples_run.is_empty() || !model_run.is_empty() {
         events(Event::Sandbox);
     }
     let examples_report = execute(&examples_run, &settings.limits);
     let model_report = execute(&model_run, &model_limits);
+    let mut imported: Vec<Import> = examples_report.imports.clone();
+    imported.extend(model_report.imports.iter().cloned());
 
     let line_index = LineIndex::new(text);
     let mut syntax_issues = parsed.syntax_issues.clone();
@@ -395,19 +432,28 @@ fn check_with(
                     groups: plan::shrink_groups(function, &p.candidates, &round),
                     ..base.clone()
                 };
-                plan::fill_shrink(&mut round, sandbox.run(&program, &model_limits, cancel));
+                let report = sandbox.run_with(&program, &context.host, &model_limits, cancel);
+                imported.extend(report.imports.iter().cloned());
+                plan::fill_shrink(&mut round, report);
                 e.shrinks.push(round);
             }
         }
         let judged = judge::judge(subject, &e, Calibration::builtin());
         let complete = !e.incomplete();
         if complete && !cancel.is_cancelled() && model_error.is_none() && !without_model {
-            cache.put(function.key, &fingerprint, function.range.start, &judged.verdict);
+            dedup_imports(&mut imported);
+            cache.put(function.key, &fingerprint, function.range.start, &judged.verdict, Arc::new(imported.clone()));
             records.extend(records_of(&provenance, doc, function, &e, &judged, coder));
         }
         functions.push(FunctionReport { function: function.clone(), verdict: judged.verdict });
     }
+    depends.extend(imported);
+    dedup_imports(&mut depends);
+    let mut depends_on = context.files_of(&depends);
+    depends_on.sort();
+    depends_on.dedup();
     FileReport {
+        depends_on,
         path: doc.path.clone(),
         line_index,
         text: doc.text.clone(),
@@ -422,6 +468,12 @@ fn check_with(
             format!("the file could not be parsed within {} s; it was not analysed", syntax::PARSE_BUDGET.as_secs())
         }),
     }
+}
+
+/// Each import once (the first digest seen; every run of one check sees the same files).
+fn dedup_imports(imports: &mut Vec<Import>) {
+    let mut seen = std::collections::HashSet::new();
+    imports.retain(|i| seen.insert(i.name.clone()));
 }
 
 /// The training records of one judged function: the user's function on its examples, and each

@@ -46,10 +46,12 @@ impl Run {
     }
 }
 
-/// A docstring example as doctest runs it.
-fn example_case(example: &Example) -> Case {
+/// A docstring example as doctest runs it, with the project's option flags and its own.
+fn example_case(example: &Example, flags: &[String]) -> Case {
+    let mut options = flags.to_vec();
+    options.extend(example.options.iter().filter(|o| !flags.contains(o)).cloned());
     Case {
-        kind: CaseKind::Example { want: example.want.clone(), options: example.options.clone() },
+        kind: CaseKind::Example { want: example.want.clone(), options },
         source: example.source.clone(),
         line: example.line,
     }
@@ -66,7 +68,13 @@ fn assert_case(source: &str, line: u32) -> Case {
 }
 
 /// The program every run of a file starts from: its top-level statements, no groups yet.
-pub(super) fn base_program(path: &str, text: &str, parsed: &syntax::ParsedFile) -> Program {
+pub(super) fn base_program(
+    path: &str,
+    text: &str,
+    parsed: &syntax::ParsedFile,
+    module_name: &str,
+    origin: &str,
+) -> Program {
     let chunks = parsed
         .top_level
         .iter()
@@ -75,10 +83,12 @@ pub(super) fn base_program(path: &str, text: &str, parsed: &syntax::ParsedFile) 
         .collect();
     Program {
         filename: path.to_string(),
+        origin: origin.to_string(),
         source: text.to_string(),
-        module_name: module_name(path),
+        module_name: module_name.to_string(),
         chunks,
         groups: Vec::new(),
+        discover: None,
     }
 }
 
@@ -108,6 +118,7 @@ pub(super) fn add_function(
     index: usize,
     function: &Function,
     e: &FunctionEvidence,
+    flags: &[String],
     examples: &mut Run,
     model: &mut Run,
 ) {
@@ -116,7 +127,7 @@ pub(super) fn add_function(
         e.examples
             .iter()
             .enumerate()
-            .map(|(k, &x)| (example_case(&function.examples[x]), user(Column::Example(k))))
+            .map(|(k, &x)| (example_case(&function.examples[x], flags), user(Column::Example(k))))
             .collect(),
     );
     let Some(p) = &e.proposals else { return };
@@ -135,7 +146,7 @@ pub(super) fn add_function(
             e.examples
                 .iter()
                 .enumerate()
-                .map(|(j, &x)| (example_case(&function.examples[x]), (index, row, Column::Example(j)))),
+                .map(|(j, &x)| (example_case(&function.examples[x], flags), (index, row, Column::Example(j)))),
         );
         cases.extend(calls.iter().map(|(c, col)| (c.clone(), (index, row, *col))));
         model.push(cases);
@@ -168,14 +179,6 @@ pub(super) fn fill_shrink(round: &mut ShrinkRound, report: Report) {
     round.candidates = round.members.iter().map(|_| take(groups.next(), 1)).collect();
 }
 
-/// The module's `__name__`: the file stem when it is an identifier.
-fn module_name(path: &str) -> String {
-    let stem = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("");
-    let valid = stem.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
-        && stem.chars().all(|c| c.is_alphanumeric() || c == '_');
-    if valid { stem.to_string() } else { "__plumb__".to_string() }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,10 +199,10 @@ mod tests {
         let inputs = differential_inputs(function, &proposals.tests);
         assert!(inputs.len() > 2, "{inputs:?}");
         let e = FunctionEvidence::new(vec![0, 2], Some(proposals), inputs.clone());
-        let base = base_program("m.py", text, &parsed);
+        let base = base_program("m.py", text, &parsed, "m", "m.py");
         let (mut examples, mut model) = (Run::new(base.clone()), Run::new(base));
         // Function 1 of the file; slot 0 stays empty.
-        add_function(1, function, &e, &mut examples, &mut model);
+        add_function(1, function, &e, &[], &mut examples, &mut model);
         assert_eq!(examples.program.groups.len(), 1);
         // The user's tests, the user's inputs, one group per candidate.
         assert_eq!(model.program.groups.len(), 4);
@@ -219,6 +222,7 @@ mod tests {
                 })
                 .collect(),
             instances: 1,
+            ..Report::default()
         };
         let mut evidence = vec![None, Some(e)];
         examples.fill(report(&examples, 0), &mut evidence);

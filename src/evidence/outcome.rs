@@ -18,6 +18,9 @@ pub struct ExceptionInfo {
     /// A `NameError` for a name bound nowhere in the file (nor a builtin).
     #[serde(default)]
     pub missing_name: Option<String>,
+    /// What the sandbox lacked that the code needed (`threads`, `processes`, `network`, ...).
+    #[serde(default)]
+    pub unsupported: Option<String>,
 }
 
 /// A value the case displayed (doctest's `sys.displayhook`).

@@ -438,6 +438,7 @@ mod tests {
                 traceback: "Traceback (most recent call last):\nAssertionError\n".into(),
                 line: None,
                 missing_name: None,
+                unsupported: None,
             }),
             text_match: None,
             value_equal: None,

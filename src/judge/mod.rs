@@ -150,6 +150,16 @@ pub fn judge_example(filename: &str, function: &str, example: &Example, outcome:
                         report(Got::Raw(&exc.traceback)),
                     ));
                 }
+                if let Some(feature) = &exc.unsupported {
+                    return ExampleVerdict::Unresolved(finding(
+                        FindingKind::ExampleUnresolved,
+                        Severity::Information,
+                        format!(
+                            "`{call}` needs {feature}, which the sandbox does not have; the example was not judged"
+                        ),
+                        report(Got::Raw(&exc.traceback)),
+                    ));
+                }
                 if matches!(exc.exc_type.as_str(), "ModuleNotFoundError" | "ImportError") {
                     return ExampleVerdict::Unresolved(finding(
                         FindingKind::ExampleUnresolved,

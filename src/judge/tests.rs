@@ -38,6 +38,7 @@ fn raised(exc_type: &str, message: &str, missing: Option<&str>) -> Ran {
             ),
             line: Some(8),
             missing_name: missing.map(str::to_string),
+            unsupported: None,
         }),
         text_match: Some(false),
         ..ran("", None)
@@ -506,4 +507,41 @@ mod verdicts {
         // And there is a bound on rounds.
         let _ = ShrinkRound::default();
     }
+}
+
+/// Once an example could not run here (threads, a missing module), the later examples of the same
+/// docstring see a different namespace than on the user's machine: their failures are not judged.
+#[test]
+fn failures_after_an_unresolved_example_are_not_judged() {
+    let source = "def f():\n    \"\"\"\n    >>> start()\n    >>> done()\n    True\n    >>> 1 + 1\n    2\n    \"\"\"\n";
+    let parsed = crate::syntax::parse(source);
+    let function = &parsed.functions[0];
+    let mut e = crate::evidence::FunctionEvidence::new(vec![0, 1, 2], None, Vec::new());
+    let mut threads = raised("RuntimeError", "starting a thread: the sandbox has no threads", None);
+    if let Some(exc) = threads.exception.as_mut() {
+        exc.unsupported = Some("threads".into());
+    }
+    let wrong = Ran { text_match: Some(false), value_equal: Some(false), ..ran("False\n", Some(("False", "false"))) };
+    let right = Ran { text_match: Some(true), ..ran("2\n", Some(("2", "other"))) };
+    e.user.examples = vec![threads, wrong, right].into_iter().map(|r| Some(Outcome::Ran(Box::new(r)))).collect();
+    let subject = Subject { path: "m.py", function, source };
+    let j = super::judge(subject, &e, matrix::Calibration::builtin());
+    let findings: Vec<(FindingKind, Severity, &str)> =
+        j.verdict.findings.iter().map(|f| (f.kind, f.severity, f.message.as_str())).collect();
+    assert_eq!(
+        findings,
+        [
+            (
+                FindingKind::ExampleUnresolved,
+                Severity::Information,
+                "`start()` needs threads, which the sandbox does not have; the example was not judged"
+            ),
+            (
+                FindingKind::ExampleUnresolved,
+                Severity::Information,
+                "`done()` follows an example that could not be run here; it was not judged either"
+            ),
+        ]
+    );
+    assert_eq!(j.verdict.status, Status::Passing, "the one independent example passed");
 }

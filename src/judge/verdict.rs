@@ -48,6 +48,24 @@ fn example_verdict(subject: Subject<'_>, ev: &FunctionEvidence, k: usize, cells:
     judge_example(subject.path, &subject.function.name, example, outcome)
 }
 
+/// A docstring's examples share one namespace: once an example could not be judged (a missing
+/// module, threads the sandbox lacks, ...), what later examples see is not what they would see on
+/// the user's machine, so their failures are not judged either.
+fn after_unresolved(subject: Subject<'_>, ev: &FunctionEvidence, verdicts: &mut [ExampleVerdict]) {
+    let Some(first) = verdicts.iter().position(|v| matches!(v, ExampleVerdict::Unresolved(_))) else { return };
+    for (k, verdict) in verdicts.iter_mut().enumerate().skip(first + 1) {
+        let ExampleVerdict::Failed(failed) = verdict else { continue };
+        let call = super::first_line(&subject.function.examples[ev.examples[k]].source);
+        *verdict = ExampleVerdict::Unresolved(Finding {
+            kind: FindingKind::ExampleUnresolved,
+            severity: Severity::Information,
+            message: format!("`{call}` follows an example that could not be run here; it was not judged either"),
+            range: failed.range,
+            feedback: std::mem::take(&mut failed.feedback),
+        });
+    }
+}
+
 /// A cell where the code ran and raised nothing.
 fn ran_clean(outcome: Option<&Outcome>) -> bool {
     matches!(outcome, Some(Outcome::Ran(r)) if r.exception.is_none())
@@ -272,8 +290,9 @@ fn model_judgement(
 
 /// Judges one function from its evidence.
 pub fn judge(subject: Subject<'_>, ev: &FunctionEvidence, calibration: &Calibration) -> Judgement {
-    let examples: Vec<ExampleVerdict> =
+    let mut examples: Vec<ExampleVerdict> =
         (0..ev.examples.len()).map(|k| example_verdict(subject, ev, k, &ev.user)).collect();
+    after_unresolved(subject, ev, &mut examples);
     let mut verdicts = examples.clone();
     let mut extra: Vec<Finding> = ev
         .syntax_issues

@@ -3,6 +3,7 @@
 //! whose document changed or closed), and hands results to the async publisher.
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -157,6 +158,14 @@ impl Actor {
                     if let Some(r) = running.get(&uri) {
                         r.cancel.cancel();
                     }
+                    // Documents whose verdicts came through an import of this one are checked
+                    // again (their cached verdicts are kept where the import finds the same text).
+                    for other in self.dependents(&uri) {
+                        if let Some(r) = running.get(&other) {
+                            r.cancel.cancel();
+                        }
+                        due.insert(other, Instant::now() + debounce);
+                    }
                     if let Some(idle) = idle {
                         idle_due.insert(uri.clone(), Instant::now() + idle.max(debounce));
                     }
@@ -223,6 +232,19 @@ impl Actor {
         }
     }
 
+    /// Open documents whose last result depends on `uri`'s file through an import.
+    fn dependents(&self, uri: &Uri) -> Vec<Uri> {
+        let Some(path) = uri.to_file_path() else { return Vec::new() };
+        let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let session = self.shared.lock();
+        session
+            .docs
+            .iter()
+            .filter(|(u, d)| *u != uri && d.result.as_ref().is_some_and(|(_, r)| r.depends_on.contains(&path)))
+            .map(|(u, _)| u.clone())
+            .collect()
+    }
+
     /// Hands the check's execution records to the engine's recorder, off the diagnostic path: a
     /// full queue or a failing disk is reported, never waited for.
     fn record(&mut self, result: &FileReport) {
@@ -272,6 +294,22 @@ impl Actor {
         let _ = self.out.send(Out::Publish { uri, version: Some(version), diagnostics });
     }
 
+    /// The text of every other open document, by file: what imports see instead of the disk.
+    fn buffers(&self, except: &Uri) -> Arc<HashMap<PathBuf, String>> {
+        let session = self.shared.lock();
+        let map = session
+            .docs
+            .iter()
+            .filter(|(u, _)| *u != except)
+            .filter_map(|(u, d)| {
+                let path = u.to_file_path()?;
+                let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+                Some((path, d.text.clone()))
+            })
+            .collect();
+        Arc::new(map)
+    }
+
     fn start(&mut self, uri: Uri) -> Option<Running> {
         let (text, version, config) = {
             let session = self.shared.lock();
@@ -282,9 +320,13 @@ impl Actor {
             let _ = self.out.send(Out::Publish { uri, version: Some(version), diagnostics: Vec::new() });
             return None;
         }
-        let path = uri.to_file_path().map(|p| p.display().to_string()).unwrap_or_else(|| uri.as_str().to_string());
+        let file = uri.to_file_path().map(|p| p.to_path_buf());
+        let path = file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| uri.as_str().to_string());
         let doc = match Document::from_bytes(&path, text.as_bytes()) {
-            Ok(doc) => doc,
+            Ok(doc) => match &file {
+                Some(file) => doc.at(file, self.buffers(&uri)),
+                None => doc,
+            },
             Err(e) => {
                 let _ = self.out.send(Out::Message(MessageType::WARNING, format!("plumb: {path}: {e}")));
                 let _ = self.out.send(Out::Publish { uri, version: Some(version), diagnostics: Vec::new() });

@@ -2,7 +2,7 @@
 //! guest, and restarts after a trap.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -17,9 +17,11 @@ use wasmtime::{
     StoreContextMut, Trap, UpdateDeadline,
 };
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::{Cancel, Case, CaseKind, Limits, Outcome, Program, Ran, Report, SetupFailure};
+use super::{
+    Cancel, Case, CaseKind, FoundDocstring, Host, Import, Limits, Module, Outcome, Program, Ran, Report, SetupFailure,
+};
 use crate::evidence::ExceptionInfo;
 
 /// How often the ticker advances the engine's epoch: the deadline's resolution.
@@ -37,6 +39,15 @@ const WARM_SLOTS: u32 = 2;
 const KEEP_RESIDENT: usize = 64 << 20;
 /// How often the driver looks at the cancel flag while the guest is blocked in a host call.
 const CANCEL_POLL: Duration = Duration::from_millis(20);
+/// What a run may write to its scratch directory, all files together.
+pub const SCRATCH_BYTES: u64 = 64 << 20;
+/// Epoch ticks between two measurements of the scratch directory.
+const SCRATCH_CHECK_TICKS: u32 = 20;
+/// Where the scratch directory appears in the guest (its working directory and `TMPDIR`).
+const SCRATCH_GUEST: &str = "/tmp";
+/// Imports one run may ask the host for, and the source text it may be given in all.
+const MAX_IMPORTS: usize = 4_000;
+const MAX_IMPORT_BYTES: usize = 64 << 20;
 
 /// The engine configuration; part of the precompiled cache key.
 pub(super) fn engine_config() -> Config {
@@ -79,6 +90,18 @@ struct State {
     /// call (a `time.sleep`).
     progress: Arc<Mutex<Progress>>,
     cancel: Cancel,
+    host: Host,
+    imports: Arc<Mutex<Imports>>,
+    /// The run's scratch directory on the host, and ticks until it is measured again.
+    scratch: Option<PathBuf>,
+    scratch_ticks: u32,
+}
+
+/// The modules a run asked the host for (across restarts), and the text given so far.
+#[derive(Default)]
+struct Imports {
+    asked: Vec<Import>,
+    bytes: usize,
 }
 
 /// What the guest reported so far, and the deadline of the step in progress.
@@ -110,10 +133,16 @@ impl WasiView for State {
 enum Stop {
     Timeout,
     Cancelled,
+    /// The scratch directory outgrew [`SCRATCH_BYTES`].
+    Scratch,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
+    /// Importing the module's parent packages.
+    Imports,
+    /// Finding docstrings at run time (`Program::discover`).
+    Discover,
     Setup(usize),
     Case(usize, usize),
 }
@@ -138,6 +167,10 @@ enum Event {
     ChunkCode {
         index: usize,
         code: String,
+    },
+    /// Docstrings found at run time (`Program::discover`).
+    Found {
+        items: Vec<FoundDocstring>,
     },
     Done,
 }
@@ -324,10 +357,17 @@ impl Sandbox {
         host.func_wrap("begin", |store: StoreContextMut<'_, State>, (group, index): (i32, u32)| {
             let step = match usize::try_from(group) {
                 Ok(group) => Step::Case(group, index as usize),
+                Err(_) if group == -2 => Step::Imports,
+                Err(_) if group == -3 => Step::Discover,
                 Err(_) => Step::Setup(index as usize),
             };
             on_begin(&store.data().progress, step);
             Ok(())
+        })
+        .map_err(anyhow::Error::from)?;
+        host.func_wrap("find-module", |store: StoreContextMut<'_, State>, (name,): (String,)| {
+            let s = store.data();
+            Ok((find_module(&s.host, &s.imports, &name),))
         })
         .map_err(anyhow::Error::from)?;
         let pre = linker.instantiate_pre(component).map_err(anyhow::Error::from)?;
@@ -370,16 +410,22 @@ impl Sandbox {
         }
     }
 
+    /// Runs the program with nothing of the host visible but its scratch directory.
+    pub fn run(&self, program: &Program, limits: &Limits, cancel: &Cancel) -> Report {
+        self.run_with(program, &Host::default(), limits, cancel)
+    }
+
     /// Runs the program: its top-level statements, then every case. Never fails: whatever the
     /// guest does becomes an [`Outcome`]. Waits its turn when the sandbox is full (see [`Gate`]).
-    pub fn run(&self, program: &Program, limits: &Limits, cancel: &Cancel) -> Report {
+    pub fn run_with(&self, program: &Program, host: &Host, limits: &Limits, cancel: &Cancel) -> Report {
         let Some(_permit) = self.gate.admit(limits.memory_bytes.min(MAX_MEMORY), cancel) else {
             return Report {
-                setup: Vec::new(),
                 outcomes: program.groups.iter().map(|g| vec![Outcome::Cancelled; g.cases.len()]).collect(),
-                instances: 0,
+                ..Report::default()
             };
         };
+        let imports = Arc::new(Mutex::new(Imports::default()));
+        let mut skip_packages = false;
         let _ticking = self.ticker.enter();
         let started = Instant::now();
         let run_deadline = started + limits.run_deadline;
@@ -388,10 +434,11 @@ impl Sandbox {
         let mut outcomes: Vec<Vec<Option<Outcome>>> =
             program.groups.iter().map(|g| vec![None; g.cases.len()]).collect();
         let mut instances = 0;
+        let mut found = Vec::new();
         loop {
             instances += 1;
-            let request = request_json(program, limits, &chunk_skip, &outcomes, &lock(&self.code));
-            let attempt = self.attempt(&request, limits, run_deadline, cancel);
+            let request = request_json(program, limits, &chunk_skip, skip_packages, &outcomes, &lock(&self.code));
+            let attempt = self.attempt(&request, host, &imports, limits, run_deadline, cancel);
             for event in attempt.events {
                 match event {
                     Event::SetupError { index, exception } => {
@@ -411,6 +458,7 @@ impl Sandbox {
                             *slot = Some(Outcome::Ran(Box::new(outcome)));
                         }
                     }
+                    Event::Found { items } => found = items,
                     Event::Done => {}
                 }
             }
@@ -418,6 +466,9 @@ impl Sandbox {
             let stop_all =
                 matches!(error, Outcome::Cancelled) || Instant::now() >= run_deadline || attempt.current.is_none();
             match attempt.current {
+                // Finding docstrings comes last: what trapped there is simply not found.
+                Some(Step::Discover) => break,
+                Some(Step::Imports) => skip_packages = true,
                 Some(Step::Setup(index)) if index < chunk_skip.len() => {
                     chunk_skip[index] = true;
                     setup.insert(index, error.clone());
@@ -452,12 +503,22 @@ impl Sandbox {
                 })
                 .collect(),
             instances,
+            imports: std::mem::take(&mut lock(&imports).asked),
+            found,
         }
     }
 
     /// One fresh instance. The guest runs on a fiber (async store), so the driver can stop it at
     /// its deadline even while it is blocked in a host call such as `time.sleep`.
-    fn attempt(&self, request: &str, limits: &Limits, run_deadline: Instant, cancel: &Cancel) -> Attempt {
+    fn attempt(
+        &self,
+        request: &str,
+        host: &Host,
+        imports: &Arc<Mutex<Imports>>,
+        limits: &Limits,
+        run_deadline: Instant,
+        cancel: &Cancel,
+    ) -> Attempt {
         let now = Instant::now();
         let progress = Arc::new(Mutex::new(Progress {
             events: Vec::new(),
@@ -471,19 +532,42 @@ impl Sandbox {
         }));
         // Guest writes to the process's stdout/stderr (os.write(1, ...)) land in capped pipes and are
         // dropped: the runner captures print() itself, per case.
-        let wasi = WasiCtxBuilder::new()
+        let mut builder = WasiCtxBuilder::new();
+        builder
             .stdout(MemoryOutputPipe::new(limits.output_chars))
             .stderr(MemoryOutputPipe::new(limits.output_chars))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
-            .build();
+            .env("TMPDIR", SCRATCH_GUEST)
+            .env("HOME", SCRATCH_GUEST);
+        // A private, empty directory per instance: deleted when this function returns.
+        let scratch = tempfile::Builder::new().prefix("plumb-scratch-").tempdir().ok();
+        if let Some(dir) = &scratch
+            && builder.preopened_dir(dir.path(), SCRATCH_GUEST, FsPerms::ReadWrite).is_err()
+        {
+            return Attempt {
+                events: Vec::new(),
+                current: None,
+                error: Some(Outcome::Unavailable { detail: "could not open the scratch directory".into() }),
+            };
+        }
+        for dir in &host.read_only {
+            if let Some(guest) = dir.to_str() {
+                // A directory that cannot be opened is simply not visible.
+                let _ = builder.preopened_dir(dir, guest, FsPerms::ReadOnly);
+            }
+        }
         let state = State {
-            wasi,
+            wasi: builder.build(),
             table: ResourceTable::new(),
             memory: MemoryCap { cap: limits.memory_bytes.min(MAX_MEMORY), used: 0, refused: false },
             progress: Arc::clone(&progress),
             cancel: cancel.clone(),
+            host: host.clone(),
+            imports: Arc::clone(imports),
+            scratch: scratch.as_ref().map(|d| d.path().to_path_buf()),
+            scratch_ticks: 0,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
@@ -498,6 +582,15 @@ impl Sandbox {
             if Instant::now() >= p.deadline() {
                 p.stop = Some(Stop::Timeout);
                 return Ok(UpdateDeadline::Interrupt);
+            }
+            drop(p);
+            s.scratch_ticks += 1;
+            if s.scratch_ticks >= SCRATCH_CHECK_TICKS {
+                s.scratch_ticks = 0;
+                if s.scratch.as_deref().is_some_and(|d| dir_size(d, SCRATCH_BYTES) > SCRATCH_BYTES) {
+                    lock(&s.progress).stop = Some(Stop::Scratch);
+                    return Ok(UpdateDeadline::Interrupt);
+                }
             }
             Ok(UpdateDeadline::Yield(1))
         });
@@ -586,6 +679,9 @@ fn stopped(stop: Option<Stop>, elapsed: Duration) -> Option<Outcome> {
     match stop? {
         Stop::Cancelled => Some(Outcome::Cancelled),
         Stop::Timeout => Some(Outcome::Timeout { after_ms: elapsed.as_millis() as u64 }),
+        Stop::Scratch => Some(Outcome::MemoryLimit {
+            detail: format!("wrote more than {} MiB to the scratch directory", SCRATCH_BYTES >> 20),
+        }),
     }
 }
 
@@ -632,6 +728,7 @@ fn request_json(
     program: &Program,
     limits: &Limits,
     chunk_skip: &[bool],
+    skip_packages: bool,
     done: &[Vec<Option<Outcome>>],
     code: &HashMap<String, String>,
 ) -> String {
@@ -680,12 +777,64 @@ fn request_json(
         .collect();
     json!({
         "filename": program.filename,
+        "origin": program.origin,
         "source": program.source,
         "module_name": program.module_name,
+        "skip_packages": skip_packages,
+        "discover": program.discover,
+        "scratch": SCRATCH_GUEST,
         "output_cap": limits.output_chars,
         "chunks": chunks,
         "chunk_index": chunk_index,
         "groups": groups,
     })
     .to_string()
+}
+
+/// Bytes in the files under `dir`, counting stops once past `limit` (the walk stays short).
+fn dir_size(dir: &Path, limit: u64) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            seen += 1;
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                // Blocks, not length: a sparse file of any length costs what it holds; every
+                // entry costs at least one block, so a million empty files count too.
+                use std::os::unix::fs::MetadataExt;
+                total += (meta.blocks() * 512).max(4096);
+            }
+            if total > limit || seen > 1_000_000 {
+                return total.max(limit + 1);
+            }
+        }
+    }
+    total
+}
+
+/// Answers the guest's import of `name` (JSON for `runner/app.py`), remembering what it gave.
+fn find_module(host: &Host, imports: &Mutex<Imports>, name: &str) -> String {
+    let mut imports = lock(imports);
+    let module = match &host.modules {
+        Some(modules) if imports.asked.len() < MAX_IMPORTS && imports.bytes < MAX_IMPORT_BYTES => modules.find(name),
+        _ => Module::Missing,
+    };
+    if !imports.asked.iter().any(|i| i.name == name) {
+        let digest = module.digest();
+        imports.asked.push(Import { name: name.to_string(), digest });
+    }
+    match module {
+        Module::Source { filename, origin, source, package } => {
+            imports.bytes += source.len();
+            json!({"kind": "source", "filename": filename, "origin": origin, "source": source, "package": package})
+                .to_string()
+        }
+        Module::Extension { filename } => json!({"kind": "extension", "filename": filename}).to_string(),
+        Module::Missing => json!({"kind": "missing"}).to_string(),
+    }
 }

@@ -9,13 +9,16 @@
 mod engine;
 pub mod runtime;
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 pub use crate::base::Cancel;
 pub use crate::evidence::{Class, ExceptionInfo, Outcome, Ran, Shown};
-pub use engine::{DEFAULT_MEMORY_BUDGET, Sandbox};
+pub use engine::{DEFAULT_MEMORY_BUDGET, SCRATCH_BYTES, Sandbox};
 
 /// Limits for one run. Every one is set: wasmtime's own defaults are unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,10 +82,37 @@ pub struct Group {
 pub struct Program {
     /// The name tracebacks show, normally the path as the user gave it.
     pub filename: String,
+    /// The module's `__file__`: the file's absolute path where it has one.
+    pub origin: String,
     pub source: String,
+    /// The module's dotted name; its parent packages are imported first, as Python does.
     pub module_name: String,
     pub chunks: Vec<Chunk>,
     pub groups: Vec<Group>,
+    /// After the groups, find the module's docstrings with examples as doctest does and report
+    /// those whose qualified names are not in this list ([`Report::found`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discover: Option<Vec<String>>,
+}
+
+/// A docstring with examples that the file's text does not show (set at run time), as doctest's
+/// finder found it in the running module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FoundDocstring {
+    /// The qualified name in the module (`<module>` for the module itself).
+    pub name: String,
+    /// 0-based line doctest gives the object (its `def`), when it has one.
+    pub line: Option<u32>,
+    pub examples: Vec<FoundExample>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FoundExample {
+    pub source: String,
+    pub want: String,
+    /// doctest flags the example switches on.
+    pub options: Vec<String>,
+    pub skip: bool,
 }
 
 /// A top-level statement of the file that failed.
@@ -93,11 +123,84 @@ pub struct SetupFailure {
 }
 
 /// Everything a run observed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Report {
     pub setup: Vec<SetupFailure>,
     /// One outcome per case, in the order of `Program::groups`.
     pub outcomes: Vec<Vec<Outcome>>,
     /// Instances it took (1 unless a case trapped).
     pub instances: u32,
+    /// The modules the guest asked the host for, in the order first asked, each once.
+    pub imports: Vec<Import>,
+    /// What `Program::discover` found.
+    pub found: Vec<FoundDocstring>,
+}
+
+/// A module the guest imported from the host, and a digest of what it got: the run's result holds
+/// while every one of them still gives the same digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Import {
+    pub name: String,
+    pub digest: String,
+}
+
+/// What the host gives the guest for an import it cannot satisfy itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Module {
+    /// Python source; `package` for an `__init__.py` (or a namespace package: no source, and
+    /// `origin` the directory). `filename` is what tracebacks show, `origin` the module's
+    /// `__file__` (its absolute path, readable in the sandbox when the project is).
+    Source {
+        filename: String,
+        origin: String,
+        source: String,
+        package: bool,
+    },
+    /// A compiled extension, which the sandbox's CPython cannot load.
+    Extension {
+        filename: String,
+    },
+    Missing,
+}
+
+impl Module {
+    pub fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        match self {
+            Module::Source { filename, origin, source, package } => {
+                h.update(if *package { b"package\0" as &[u8] } else { b"module\0" });
+                h.update(filename.as_bytes());
+                h.update([0]);
+                h.update(origin.as_bytes());
+                h.update([0]);
+                h.update(source.as_bytes());
+            }
+            Module::Extension { filename } => {
+                h.update(b"extension\0");
+                h.update(filename.as_bytes());
+            }
+            Module::Missing => h.update(b"missing"),
+        }
+        crate::base::hex(&h.finalize())[..16].to_string()
+    }
+}
+
+/// Where imports come from beyond the standard library (the project's modules, its environment).
+pub trait Modules: Send + Sync {
+    fn find(&self, name: &str) -> Module;
+}
+
+/// What of the host a run may see: modules served on import, and directories it may read (the
+/// project, so that code reading its own data files finds them). Besides these, every run has a
+/// private, empty, writable scratch directory as its working directory and `TMPDIR`.
+#[derive(Clone, Default)]
+pub struct Host {
+    pub modules: Option<Arc<dyn Modules>>,
+    pub read_only: Vec<PathBuf>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host").field("modules", &self.modules.is_some()).field("read_only", &self.read_only).finish()
+    }
 }

@@ -19,6 +19,7 @@ pub use line_index::{LineIndex, Position, PositionEncoding};
 
 pub const FUNCTIONS_QUERY: &str = include_str!("../../grammars/python/functions.scm");
 pub const DOCSTRINGS_QUERY: &str = include_str!("../../grammars/python/docstrings.scm");
+pub const CLASSES_QUERY: &str = include_str!("../../grammars/python/classes.scm");
 pub const ERRORS_QUERY: &str = include_str!("../../grammars/python/errors.scm");
 
 /// A byte range in the file.
@@ -64,8 +65,23 @@ pub struct Docstring {
     pub range: TextRange,
 }
 
+/// What holds a docstring with examples. Classes and the module are there only for their
+/// examples (doctest runs those as items of their own); only functions get model evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Function,
+    Class,
+    Module,
+    /// A docstring that exists only when the module runs (assigned to `__doc__`, or on a generated
+    /// function), found by doctest's own finder in the sandbox; placed at its object's line.
+    Runtime,
+}
+
+/// A function, or a class or module whose docstring has examples.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Function {
+    pub kind: Kind,
     pub name: String,
     /// Python's `__qualname__`: `Class.method`, `outer.<locals>.inner`.
     pub qualified_name: String,
@@ -107,6 +123,7 @@ pub struct ParsedFile {
 struct Queries {
     language: Language,
     functions: Query,
+    classes: Query,
     docstrings: Query,
     errors: Query,
 }
@@ -120,6 +137,7 @@ fn queries() -> &'static Queries {
         };
         Queries {
             functions: compile("functions", FUNCTIONS_QUERY),
+            classes: compile("classes", CLASSES_QUERY),
             docstrings: compile("docstrings", DOCSTRINGS_QUERY),
             errors: compile("errors", ERRORS_QUERY),
             language,
@@ -168,29 +186,14 @@ pub fn parse(text: &str) -> ParsedFile {
         else {
             continue;
         };
-        let outer = match def.parent() {
-            Some(p) if p.kind() == "decorated_definition" => p,
-            _ => def,
-        };
-        let range = TextRange::of(outer);
-        let name_text = node_text(text, name).to_string();
-        let signature = squash(&text[def.start_byte()..body.start_byte()]).trim_end().to_string();
         let _ = params;
-        let docstring = docstrings
-            .get(&def.id())
-            .map(|node| Docstring { value: string_value(node_text(text, *node)), range: TextRange::of(*node) });
-        let examples = docstrings.get(&def.id()).map(|node| parse_examples(text, *node)).unwrap_or_default();
-        functions.push(Function {
-            qualified_name: qualified_name(def, text, &name_text),
-            name: name_text,
-            range,
-            name_range: TextRange::of(name),
-            signature,
-            docstring,
-            examples,
-            key: FunctionKey::of_text(&text[range.start..range.end]),
-            has_error: outer.has_error(),
-        });
+        let docstring = docstrings.get(&def.id()).copied();
+        let examples = docstring.map(|node| parse_examples(text, node)).unwrap_or_default();
+        functions.push(definition(Kind::Function, text, def, name, body, docstring, examples));
+    }
+    classes(q, root, text, &docstrings, &mut functions);
+    if let Some(module) = module_docstring(root, text) {
+        functions.push(module);
     }
     functions.sort_by_key(|f| f.range.start);
 
@@ -220,6 +223,90 @@ pub fn parse(text: &str) -> ParsedFile {
         });
     }
     ParsedFile { functions, top_level, syntax_issues, timed_out: false }
+}
+
+/// Classes whose docstring has examples.
+fn classes(
+    q: &Queries,
+    root: Node<'_>,
+    text: &str,
+    docstrings: &std::collections::HashMap<usize, Node<'_>>,
+    out: &mut Vec<Function>,
+) {
+    let name_idx = q.classes.capture_index_for_name("name").expect("@name in classes.scm");
+    let body_idx = q.classes.capture_index_for_name("body").expect("@body in classes.scm");
+    let class_idx = q.classes.capture_index_for_name("class").expect("@class in classes.scm");
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(&q.classes, root, text.as_bytes());
+    while let Some(m) = matches.next() {
+        let get = |idx| m.captures().iter().find(|c| c.index == idx).map(|c| c.node);
+        let (Some(def), Some(name), Some(body)) = (get(class_idx), get(name_idx), get(body_idx)) else { continue };
+        let Some(node) = docstrings.get(&def.id()).copied() else { continue };
+        let examples = parse_examples(text, node);
+        if !examples.is_empty() {
+            out.push(definition(Kind::Class, text, def, name, body, Some(node), examples));
+        }
+    }
+}
+
+/// A function or class definition as an entry: its range includes its decorators, its key is its
+/// text.
+fn definition(
+    kind: Kind,
+    text: &str,
+    def: Node<'_>,
+    name: Node<'_>,
+    body: Node<'_>,
+    docstring: Option<Node<'_>>,
+    examples: Vec<Example>,
+) -> Function {
+    let outer = match def.parent() {
+        Some(p) if p.kind() == "decorated_definition" => p,
+        _ => def,
+    };
+    let range = TextRange::of(outer);
+    let name_text = node_text(text, name).to_string();
+    Function {
+        kind,
+        qualified_name: qualified_name(def, text, &name_text),
+        name: name_text,
+        range,
+        name_range: TextRange::of(name),
+        signature: squash(&text[def.start_byte()..body.start_byte()]).trim_end().to_string(),
+        docstring: docstring
+            .map(|node| Docstring { value: string_value(node_text(text, node)), range: TextRange::of(node) }),
+        examples,
+        key: FunctionKey::of_text(&text[range.start..range.end]),
+        has_error: outer.has_error(),
+    }
+}
+
+/// The module's docstring (its first statement, comments aside), when it has examples. Its range
+/// is the docstring's; its key is the whole file's text, which its examples may use any of.
+fn module_docstring(root: Node<'_>, text: &str) -> Option<Function> {
+    let mut walk = root.walk();
+    let first = root.named_children(&mut walk).find(|c| c.kind() != "comment")?;
+    if first.kind() != "expression_statement" || first.named_child_count() != 1 {
+        return None;
+    }
+    let node = first.named_child(0).filter(|n| n.kind() == "string")?;
+    let examples = parse_examples(text, node);
+    if examples.is_empty() {
+        return None;
+    }
+    let range = TextRange::of(node);
+    Some(Function {
+        kind: Kind::Module,
+        name: "<module>".into(),
+        qualified_name: "<module>".into(),
+        range,
+        name_range: TextRange::new(range.start, range.start),
+        signature: String::new(),
+        docstring: Some(Docstring { value: string_value(node_text(text, node)), range }),
+        examples,
+        key: FunctionKey::of_text(text),
+        has_error: root.has_error(),
+    })
 }
 
 fn collect_missing(node: Node<'_>, text: &str, out: &mut Vec<SyntaxIssue>) {

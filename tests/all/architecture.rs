@@ -12,9 +12,10 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("evidence", &["base", "syntax"]),
     ("sandbox", &["base", "evidence"]),
     ("model", &["base", "syntax"]),
+    ("project", &[]),
     ("judge", &["base", "evidence", "syntax"]),
     ("store", &["base", "evidence", "judge", "syntax"]),
-    ("engine", &["base", "evidence", "judge", "model", "sandbox", "store", "syntax"]),
+    ("engine", &["base", "evidence", "judge", "model", "project", "sandbox", "store", "syntax"]),
     ("cli", &["base", "engine", "evidence", "judge", "model", "store", "syntax"]),
     ("lsp", &["base", "engine", "evidence", "judge", "store", "syntax"]),
 ];

@@ -23,6 +23,7 @@ pub(crate) fn program(source: &str, groups: Vec<Vec<Case>>) -> Program {
     let parsed = plumb::syntax::parse(source);
     Program {
         filename: "hostile.py".into(),
+        origin: "hostile.py".into(),
         source: source.into(),
         module_name: "hostile".into(),
         chunks: parsed
@@ -31,6 +32,7 @@ pub(crate) fn program(source: &str, groups: Vec<Vec<Case>>) -> Program {
             .map(|t| Chunk { line: t.line, text: source[t.range.start..t.range.end].to_string() })
             .collect(),
         groups: groups.into_iter().map(|cases| Group { cases }).collect(),
+        discover: None,
     }
 }
 
@@ -107,6 +109,10 @@ pub(crate) fn python_with(name: &str, packages: &[&str]) -> std::path::PathBuf {
     let venv = plumb::base::cache_dir().join("tools").join(name);
     let python = venv.join("bin").join("python");
     let ready = venv.join(".installed");
+    // Tests run in parallel: one installs, the others wait for it.
+    std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
+    let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
+    lock.lock().unwrap();
     if !ready.is_file() {
         let ok =
             std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())

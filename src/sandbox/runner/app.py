@@ -24,6 +24,11 @@ import fractions  # noqa: F401
 import functools  # noqa: F401
 import gc
 import hashlib  # noqa: F401
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
 import heapq  # noqa: F401
 import io
 import itertools  # noqa: F401
@@ -72,6 +77,10 @@ _dumps = json.dumps
 _loads = json.loads
 _report = host.report
 _begin = host.begin
+_find_module = host.find_module
+_import_module = importlib.import_module
+_spec_from_loader = importlib.util.spec_from_loader
+_chdir = os.chdir
 _perf = time.perf_counter
 _TracebackException = traceback.TracebackException
 _StackSummary = traceback.StackSummary
@@ -85,14 +94,83 @@ _marshal_dumps = marshal.dumps
 _a2b = binascii.a2b_base64
 _b2a = binascii.b2a_base64
 
-_DOCTEST_FLAGS = {
-    "ELLIPSIS": doctest.ELLIPSIS,
-    "NORMALIZE_WHITESPACE": doctest.NORMALIZE_WHITESPACE,
-    "IGNORE_EXCEPTION_DETAIL": doctest.IGNORE_EXCEPTION_DETAIL,
-    "DONT_ACCEPT_TRUE_FOR_1": doctest.DONT_ACCEPT_TRUE_FOR_1,
-    "DONT_ACCEPT_BLANKLINE": doctest.DONT_ACCEPT_BLANKLINE,
-}
-_CHECKER = doctest.OutputChecker()
+# pytest's own doctest flags (its `LiteralsOutputChecker`): projects set them for their whole run.
+_ALLOW_UNICODE = doctest.register_optionflag("ALLOW_UNICODE")
+_ALLOW_BYTES = doctest.register_optionflag("ALLOW_BYTES")
+_NUMBER = doctest.register_optionflag("NUMBER")
+_DOCTEST_FLAGS = dict(doctest.OPTIONFLAGS_BY_NAME)
+
+
+class _LiteralsChecker(doctest.OutputChecker):
+    """doctest's checker with pytest's ALLOW_UNICODE, ALLOW_BYTES and NUMBER, as pytest implements
+    them (`_pytest/doctest.py`, MIT licence): what `pytest --doctest-modules` accepts, plumb accepts."""
+
+    _unicode_literal_re = re.compile(r"(\W|^)[uU]([rR]?[\'\"])", re.UNICODE)
+    _bytes_literal_re = re.compile(r"(\W|^)[bB]([rR]?[\'\"])", re.UNICODE)
+    _number_re = re.compile(
+        r"""
+        (?P<number>
+          (?P<mantissa>
+            (?P<integer1> [+-]?\d*)\.(?P<fraction>\d+)
+            |
+            (?P<integer2> [+-]?\d+)\.
+          )
+          (?:
+            [Ee]
+            (?P<exponent1> [+-]?\d+)
+          )?
+          |
+          (?P<integer3> [+-]?\d+)
+          (?:
+            [Ee]
+            (?P<exponent2> [+-]?\d+)
+          )
+        )
+        """,
+        re.VERBOSE,
+    )
+
+    def check_output(self, want, got, optionflags):
+        if doctest.OutputChecker.check_output(self, want, got, optionflags):
+            return True
+        allow_unicode = optionflags & _ALLOW_UNICODE
+        allow_bytes = optionflags & _ALLOW_BYTES
+        allow_number = optionflags & _NUMBER
+        if not allow_unicode and not allow_bytes and not allow_number:
+            return False
+        if allow_unicode:
+            want = re.sub(self._unicode_literal_re, r"\1\2", want)
+            got = re.sub(self._unicode_literal_re, r"\1\2", got)
+        if allow_bytes:
+            want = re.sub(self._bytes_literal_re, r"\1\2", want)
+            got = re.sub(self._bytes_literal_re, r"\1\2", got)
+        if allow_number:
+            got = self._remove_unwanted_precision(want, got)
+        return doctest.OutputChecker.check_output(self, want, got, optionflags)
+
+    def _remove_unwanted_precision(self, want, got):
+        wants = list(self._number_re.finditer(want))
+        gots = list(self._number_re.finditer(got))
+        if len(wants) != len(gots):
+            return got
+        offset = 0
+        for w, g in zip(wants, gots):
+            fraction = w.group("fraction")
+            exponent = w.group("exponent1")
+            if exponent is None:
+                exponent = w.group("exponent2")
+            precision = 0 if fraction is None else len(fraction)
+            if exponent is not None:
+                precision -= int(exponent)
+            expected = float(g.group())
+            # pytest.approx(expected, abs=10**-precision): relative 1e-6 or the absolute tolerance.
+            if abs(float(w.group()) - expected) <= max(1e-6 * abs(expected), 10**-precision):
+                got = got[: g.start() + offset] + w.group() + got[g.end() + offset :]
+                offset += w.end() - w.start() - (g.end() - g.start())
+        return got
+
+
+_CHECKER = _LiteralsChecker()
 _REPR_CAP = 4096
 
 
@@ -149,16 +227,113 @@ def _value_kind(value):
     return "other"
 
 
+class _SourceLoader(importlib.abc.InspectLoader):
+    """A module of the project, as the host sent it (the editor's text where a buffer is open)."""
+
+    def __init__(self, filename, source, package):
+        self.filename = filename
+        self.source = source
+        self.package = package
+
+    def get_source(self, fullname):
+        return self.source
+
+    def is_package(self, fullname):
+        return self.package
+
+    def get_code(self, fullname):
+        return compile(self.source, self.filename, "exec", dont_inherit=True)
+
+    def exec_module(self, module):
+        exec(self.get_code(module.__name__), module.__dict__)
+
+
+class _MainLoader(importlib.abc.Loader):
+    """The file being checked: its top-level statements run one by one (`Runner.setup`), so that a
+    failing statement is reported and the rest still run, whether the file is imported by its
+    parent package or by the runner itself."""
+
+    def __init__(self, runner):
+        self.runner = runner
+
+    def create_module(self, spec):
+        return None
+
+    def get_source(self, fullname):
+        return self.runner.source
+
+    def exec_module(self, module):
+        self.runner.exec_main(module)
+
+
+class _ProjectFinder(importlib.abc.MetaPathFinder):
+    """What `sys.modules` (the whole standard library, imported at build time) does not have, the
+    host may: the project's modules and its environment's pure-Python packages."""
+
+    runner = None
+    find = staticmethod(_find_module)
+
+    def find_spec(self, fullname, path=None, target=None):
+        runner = self.runner
+        if runner is None:
+            return None
+        if fullname == runner.module_name and runner.pending is not None:
+            spec = _spec_from_loader(fullname, _MainLoader(runner), origin=runner.origin, is_package=runner.is_package)
+            if runner.is_package:
+                spec.submodule_search_locations = [runner.origin.rpartition("/")[0]]
+            return spec
+        answer = _loads(self.find(fullname))
+        kind = answer.get("kind")
+        if kind == "extension":
+            raise ModuleNotFoundError(
+                "%s is a compiled extension, which the sandbox cannot load (%s)"
+                % (fullname, answer.get("filename", "").rpartition("/")[2]),
+                name=fullname,
+            )
+        if kind != "source":
+            return None
+        filename = answer["filename"]
+        origin = answer.get("origin") or filename
+        source = answer["source"]
+        package = bool(answer.get("package"))
+        if package and not origin.endswith(".py"):
+            # A namespace package: a directory without __init__.py.
+            spec = importlib.machinery.ModuleSpec(fullname, _SourceLoader(filename, "", True), is_package=True)
+            spec.submodule_search_locations = [origin]
+            return spec
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        runner.project_files.add(filename)
+        spec = _spec_from_loader(fullname, _SourceLoader(filename, source, package), origin=origin,
+                                 is_package=package)
+        spec.has_location = True
+        if package:
+            spec.submodule_search_locations = [origin.rpartition("/")[0]]
+        return spec
+
+
+_FINDER = _ProjectFinder()
+# First: a package's submodules are the host's to give (the editor's text, recorded for the cache),
+# not found by the path finder in the project directory that runs may read.
+sys.meta_path.insert(0, _FINDER)
+
+
 class Runner:
     def __init__(self, request):
         self.filename = request["filename"]
+        self.origin = request.get("origin") or self.filename
         self.source = request.get("source", "")
         self.output_cap = int(request.get("output_cap", 65536))
         self.module_name = request.get("module_name", "__plumb__")
         lines = self.source.splitlines(True)
         linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
-        self.globals = {"__name__": self.module_name, "__builtins__": builtins, "__file__": self.filename}
+        # The editor's text, also under the file's real path (doctest's finder looks there).
+        linecache.cache[self.origin] = (len(self.source), None, lines, self.origin)
+        self.globals = {"__name__": self.module_name, "__builtins__": builtins, "__file__": self.origin}
+        self.is_package = self.origin.endswith("/__init__.py")
         self.new_code = None
+        self.project_files = set()
+        # (chunks, chunk_index) until the file has been executed.
+        self.pending = None
 
     # -- reporting -------------------------------------------------------------------------------
     sink = staticmethod(_report)
@@ -174,7 +349,7 @@ class Runner:
         """The LeTI-normalised exception: frames outside the user's file dropped, lines already true."""
         try:
             te = _TracebackException(type(error), error, error.__traceback__, capture_locals=False)
-            frames = [f for f in te.stack if f.filename == self.filename]
+            frames = [f for f in te.stack if f.filename == self.filename or f.filename in self.project_files]
             if case_lines is not None:
                 # An example's own frame: its columns are those of the example's text, not of the
                 # docstring line (which has the indentation and `>>> ` before it), so drop them.
@@ -219,6 +394,9 @@ class Runner:
                 info["missing_name"] = name
         if isinstance(error, SystemExit):
             info["exit_code"] = _repr(error.code)
+        feature = _unsupported_feature(error)
+        if feature is not None:
+            info["unsupported"] = feature
         return info
 
     # -- execution -------------------------------------------------------------------------------
@@ -226,15 +404,56 @@ class Runner:
         return "\n" * line + text
 
     def capture(self):
+        """A fresh stdout for one step. stderr (warnings, logging) is captured apart and not
+        compared: doctest compares what an example prints to stdout only."""
         cap = _Capture(self.output_cap)
         sys.stdout = cap
-        sys.stderr = cap
+        sys.stderr = _Capture(self.output_cap)
         return cap
 
     def restore(self):
         sys.stdout = _real_stdout
         sys.stderr = _real_stderr
         sys.displayhook = _real_displayhook
+
+    def load(self, request):
+        """Executes the file as the module it is: its parent packages are imported first (they
+        may import the file themselves, which then runs through `_MainLoader`), then the file."""
+        self.pending = (request.get("chunks", []), request.get("chunk_index", []))
+        name = self.module_name
+        parent = name.rpartition(".")[0]
+        if parent and not request.get("skip_packages"):
+            self.begin(-2, 0)
+            cap = self.capture()
+            try:
+                _import_module(parent)
+            except _BaseException:
+                # The examples say what is missing (an unresolved name or module).
+                pass
+            finally:
+                self.restore()
+        if self.pending is None:
+            return
+        if name in sys.modules or not name or name == "__plumb__":
+            # A file named like a standard module (or with no module name) is not registered.
+            self.globals["__package__"] = (name if self.is_package else parent) or None
+            self.exec_main(None)
+            return
+        try:
+            _import_module(name)
+        except _BaseException:
+            pass
+        if self.pending is not None:
+            self.exec_main(None)
+
+    def exec_main(self, module):
+        chunks, chunk_index = self.pending
+        self.pending = None
+        if module is not None:
+            module.__file__ = self.origin
+            self.globals = module.__dict__
+            self.globals.setdefault("__builtins__", builtins)
+        self.setup(chunks, chunk_index)
 
     def setup(self, chunks, chunk_index):
         for position, chunk in enumerate(chunks):
@@ -382,6 +601,43 @@ class Runner:
             outcome["text_match"] = match
             outcome["value_equal"] = None
 
+    def discover(self, known):
+        """Docstrings with examples that the file's text does not show — assigned to `__doc__`,
+        or on functions made at run time — found as `pytest --doctest-modules` finds them
+        (doctest's `DocTestFinder` on the running module). Known qualified names are left out."""
+        self.begin(-3, 0)
+        module = sys.modules.get(self.module_name)
+        items = []
+        if module is not None and getattr(module, "__dict__", None) is self.globals:
+            cap = self.capture()
+            try:
+                tests = doctest.DocTestFinder(exclude_empty=True).find(module, self.module_name)
+            except _BaseException:
+                tests = []
+            finally:
+                self.restore()
+            known = set(known)
+            names = {flag: name for name, flag in _DOCTEST_FLAGS.items()}
+            prefix = self.module_name + "."
+            for test in tests:
+                if test.name == self.module_name:
+                    name = "<module>"
+                elif test.name.startswith(prefix):
+                    name = test.name[len(prefix):]
+                else:
+                    continue
+                if name in known or not test.examples:
+                    continue
+                examples = []
+                for ex in test.examples:
+                    options = [names[f] for f, on in ex.options.items() if on and f in names and names[f] != "SKIP"]
+                    examples.append({"source": ex.source, "want": ex.want, "options": options,
+                                     "skip": bool(ex.options.get(doctest.SKIP))})
+                items.append({"name": name, "line": test.lineno, "examples": examples})
+                if len(items) >= 1000:
+                    break
+        self.emit({"event": "found", "items": items})
+
     def run_groups(self, groups):
         for g, group in enumerate(groups):
             globs = dict(self.globals)
@@ -406,8 +662,15 @@ class WitWorld(wit_world.WitWorld):
     def run(self, request: str) -> str:
         req = _loads(request)
         runner = Runner(req)
-        runner.setup(req.get("chunks", []), req.get("chunk_index", []))
+        _FINDER.runner = runner
+        try:
+            _chdir(req.get("scratch") or "/")
+        except _BaseException:
+            pass
+        runner.load(req)
         runner.run_groups(req.get("groups", []))
+        if req.get("discover") is not None:
+            runner.discover(req["discover"])
         runner.emit({"event": "done"})
         return "ok"
 
@@ -453,6 +716,7 @@ def _warm_up():
     sent = []
     Runner.sink = staticmethod(sent.append)
     Runner.begin = staticmethod(lambda group, index: None)
+    _ProjectFinder.find = staticmethod(lambda name: '{"kind": "missing"}')
     try:
         for _ in range(20):
             sent.clear()
@@ -462,6 +726,9 @@ def _warm_up():
     finally:
         Runner.sink = staticmethod(_report)
         Runner.begin = staticmethod(_begin)
+        _ProjectFinder.find = staticmethod(_find_module)
+        _FINDER.runner = None
+        sys.modules.pop("warmup", None)
         linecache.cache.pop("warmup.py", None)
 
 
@@ -487,7 +754,8 @@ def _preload_stdlib():
             return None
 
     for name in sorted(sys.stdlib_module_names):
-        if name in _NO_PRELOAD or name.startswith("_"):
+        # Private modules too: `_strptime` (datetime.strptime), `_pydecimal`, `_markupbase`, ...
+        if name in _NO_PRELOAD or name.startswith("__"):
             continue
         module = load(name)
         path = getattr(module, "__path__", None)
@@ -503,7 +771,90 @@ def _preload_stdlib():
         load(info.name)
 
 
+class _Unsupported(RuntimeError):
+    """Raised where the sandbox lacks what the code needs (threads, processes, the network, ...):
+    the host reports the example as not judged, never as failing."""
+
+    def __init__(self, feature, message):
+        RuntimeError.__init__(self, message)
+        self.feature = feature
+
+
+def _unsupported(feature, what):
+    def refuse(*args, **kwargs):
+        raise _Unsupported(feature, "%s: the sandbox has no %s" % (what, feature))
+
+    refuse.__name__ = what.rpartition(".")[2]
+    return refuse
+
+
+def _unsupported_feature(error):
+    """The feature the sandbox lacked, if the exception (or one it came from) says so."""
+    seen = 0
+    while error is not None and seen < 20:
+        if isinstance(error, _Unsupported):
+            return error.feature
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return None
+
+
+def _stat_modes(real):
+    """WASI reports a file's type but no permission bits: the usual ones of a user's own files
+    are given (0o755 for directories, 0o644 for files), as code checking `st_mode` expects."""
+    import stat as _stat
+
+    def patched(*args, **kwargs):
+        result = real(*args, **kwargs)
+        mode = result.st_mode
+        if mode & 0o7777 == 0:
+            if _stat.S_ISDIR(mode):
+                mode |= 0o755
+            elif _stat.S_ISLNK(mode):
+                mode |= 0o777
+            else:
+                mode |= 0o644
+            cls, (values, extra) = result.__reduce__()
+            result = cls((mode,) + tuple(values)[1:], extra)
+        return result
+
+    patched.__name__ = real.__name__
+    patched.__doc__ = real.__doc__
+    return patched
+
+
+def _install_platform():
+    """What WASI lacks and code calls: given here so that such code fails as `_Unsupported` (not
+    judged) rather than as the program's own error, or works as on a POSIX host (permission bits)."""
+    import _thread
+    import socket
+    import subprocess
+    import threading
+
+    for module in (_thread, threading):
+        for name in ("start_new_thread", "start_joinable_thread", "_start_new_thread", "_start_joinable_thread"):
+            if hasattr(module, name):
+                setattr(module, name, _unsupported("threads", "starting a thread"))
+    subprocess.Popen.__init__ = _unsupported("processes", "starting a process")
+    socket.socket.__init__ = _unsupported("the network", "opening a socket")
+    for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "create_connection",
+                 "create_server", "socketpair"):
+        if hasattr(socket, name):
+            setattr(socket, name, _unsupported("the network", "socket." + name))
+    for name in ("fork", "forkpty", "pipe", "pipe2", "kill", "killpg", "system", "execv", "execve", "spawnv",
+                 "getuid", "geteuid", "getgid", "getegid", "getppid", "getpgrp", "getlogin", "setsid", "wait",
+                 "waitpid", "chown", "lchown", "setuid", "setgid", "nice", "getloadavg", "dup2", "mkfifo"):
+        if not hasattr(os, name):
+            setattr(os, name, _unsupported("processes" if name in ("fork", "forkpty", "system", "execv", "execve",
+                                                                   "spawnv", "wait", "waitpid", "kill", "killpg")
+                                           else "POSIX process functions", "os." + name))
+    os.stat = _stat_modes(os.stat)
+    os.lstat = _stat_modes(os.lstat)
+    os.fstat = _stat_modes(os.fstat)
+
+
 _preload_stdlib()
+_install_platform()
 _warm_up()
 # Everything alive now is part of the snapshot every run starts from. Freezing it keeps the cyclic
 # garbage collector from walking (and so writing to, and copy-on-write faulting) those pages.
