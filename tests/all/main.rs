@@ -11,6 +11,8 @@ mod lsp_client;
 mod lsp_fuzz;
 mod lsp_hostile;
 mod nvim;
+mod project;
+mod realworld;
 mod sandbox;
 mod store;
 mod support;

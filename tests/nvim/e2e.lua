@@ -1,26 +1,9 @@
 -- Headless Neovim as a real LSP client of `plumb lsp`, through the plugin in editors/nvim.
 -- Run by tests/all/nvim.rs:  nvim --headless --clean -l tests/nvim/e2e.lua
 -- Env: PLUMB_BIN (the server binary), PLUMB_PLUGIN (editors/nvim), PLUMB_WORKDIR (a temp project).
-vim.g.loaded_python3_provider = 0
-local bin, plugin, dir = os.getenv("PLUMB_BIN"), os.getenv("PLUMB_PLUGIN"), os.getenv("PLUMB_WORKDIR")
-vim.opt.runtimepath:prepend(plugin)
-
-local function fail(msg)
-  io.stderr:write("FAIL: " .. msg .. "\n")
-  os.exit(1)
-end
-local function log(msg)
-  io.stdout:write(msg .. "\n")
-end
-local function plumb_diagnostics(buf)
-  local out = {}
-  for _, d in ipairs(vim.diagnostic.get(buf)) do
-    if d.source == "plumb" then
-      table.insert(out, d)
-    end
-  end
-  return out
-end
+local h = dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "helpers.lua")
+local bin, dir = h.bin, h.dir
+local fail, log, plumb_diagnostics = h.fail, h.log, h.plumb_diagnostics
 
 require("plumb").setup({ cmd = { bin, "lsp" }, settings = { debounceMs = 20, timeoutMs = 1000 } })
 

@@ -1,0 +1,45 @@
+//! plumb on released libraries from PyPI against native `pytest --doctest-modules`, through
+//! `benches/realworld/compare.py` (the same script that measures all the libraries of
+//! `benches/realworld/libraries.json`). Two small ones run here: no false alarm is allowed, and
+//! nearly every docstring pytest runs must be judged.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+const PYTEST: &str = "pytest==8.4.2";
+
+#[test]
+fn released_libraries_agree_with_native_pytest() {
+    let python = crate::support::python_with("realworld-pytest-8.4.2", &[PYTEST]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out_json = tempfile::NamedTempFile::new().unwrap();
+    let cache = plumb::base::cache_dir().join("realworld");
+    let out = Command::new(&python)
+        .arg(root.join("benches/realworld/compare.py"))
+        .args(["--plumb", env!("CARGO_BIN_EXE_plumb")])
+        .arg("--python")
+        .arg(&python)
+        .args(["--only", "inflection,toolz"])
+        .arg("--cache")
+        .arg(&cache)
+        .arg("--json")
+        .arg(out_json.path())
+        .output()
+        .expect("compare.py runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!("{text}");
+    assert!(out.status.success(), "{text}");
+    let results: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(out_json.path()).unwrap()).unwrap();
+    assert_eq!(results.len(), 2, "{text}");
+    for lib in &results {
+        let name = lib["library"].as_str().unwrap();
+        let items = lib["items"].as_u64().unwrap();
+        let judged = lib["judged"].as_u64().unwrap();
+        assert!(items > 10, "{name}: pytest ran only {items} docstrings\n{text}");
+        assert_eq!(lib["false_alarms"], 0, "{name}: plumb fails where pytest passes\n{text}");
+        assert_eq!(lib["misses"], 0, "{name}: plumb passes where pytest fails\n{text}");
+        assert!(judged * 100 >= items * 95, "{name}: only {judged} of {items} docstrings judged\n{text}");
+    }
+}
