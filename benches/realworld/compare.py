@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""plumb against native pytest on real, released libraries.
+
+For each library in libraries.json: download its sdist from PyPI (pinned version, checked against
+its sha256), unpack it, run `pytest --doctest-modules` on its package (the project's own pytest
+configuration applies) and `plumb check --format json` on the same package, and compare them item
+by item: a doctest item is a docstring with examples (a function, method, class or module), named
+as pytest names it (`package.module.Class.method`).
+
+    python3 benches/realworld/compare.py --plumb target/release/plumb --python PY [--only a,b] [--json out.json]
+
+PY must have pytest installed. Prints one table row per library and, with --json, writes every
+item's comparison. Nothing of a library runs on the host except under native pytest.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def fetch(lib, python, cache):
+    sdists = cache / "sdists"
+    sdists.mkdir(parents=True, exist_ok=True)
+    path = sdists / lib["sdist"]
+    if not path.is_file():
+        subprocess.run(
+            [python, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+             "--disable-pip-version-check", "-d", str(sdists), "%s==%s" % (lib["name"], lib["version"])],
+            check=True,
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != lib["sha256"]:
+        raise SystemExit("%s: sha256 %s, expected %s" % (path, digest, lib["sha256"]))
+    return path
+
+
+def unpack(sdist, work):
+    work.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(sdist) as tar:
+        top = tar.getnames()[0].split("/")[0]
+        target = work / top
+        if target.exists():
+            shutil.rmtree(target)
+        tar.extractall(work, filter="data")
+    return target
+
+
+def native_items(python, root, package, junit, extra):
+    started = time.perf_counter()
+    proc = subprocess.run(
+        # `-p no:python`: docstrings only, not the test functions of test files inside the package.
+        [python, "-m", "pytest", "--doctest-modules", package, "-p", "no:python", "-p", "no:cacheprovider", "-q",
+         "--junitxml", str(junit)] + extra,
+        cwd=root, capture_output=True, text=True,
+    )
+    seconds = time.perf_counter() - started
+    items = {}
+    if junit.is_file():
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            name = case.get("name")
+            outcome = "passed"
+            for child in case:
+                if child.tag in ("failure", "error"):
+                    outcome = "failed"
+                elif child.tag == "skipped":
+                    outcome = "skipped"
+            items[name] = outcome
+    return items, seconds, proc.stdout[-2000:]
+
+
+def module_of(path, root):
+    """The module name pytest gives a file: its packages (directories with __init__.py) and stem."""
+    path = (root / path).resolve()
+    parts = [] if path.stem == "__init__" else [path.stem]
+    d = path.parent
+    while (d / "__init__.py").is_file():
+        parts.append(d.name)
+        d = d.parent
+    return ".".join(reversed(parts))
+
+
+def plumb_items(plumb, root, package):
+    env = dict(os.environ, PLUMB_MODEL="off", PLUMB_STORE="off")
+    started = time.perf_counter()
+    proc = subprocess.run([plumb, "check", "--format", "json", "-q", package], cwd=root, env=env,
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        raise SystemExit("plumb did not print JSON (exit %s): %s" % (proc.returncode, proc.stderr[-2000:]))
+    items = {}
+    for f in report.get("files", []):
+        module = module_of(f["path"], root)
+        for fn in f["functions"]:
+            examples = [x for x in fn["findings"] if x["kind"].startswith("example_")]
+            if fn["evidence"]["examples"] == 0 and not examples:
+                continue
+            name = module if fn["qualified_name"] == "<module>" else module + "." + fn["qualified_name"]
+            items[name] = fn
+    return items, seconds
+
+
+FAILURE_KINDS = {"example_failed", "timeout", "memory_limit", "recursion_limit", "output_limit", "crash"}
+
+
+def compare(native, plumbed):
+    rows = []
+    for name, outcome in sorted(native.items()):
+        if outcome == "skipped":
+            continue
+        fn = plumbed.get(name)
+        if fn is None:
+            rows.append({"item": name, "native": outcome, "plumb": "absent", "verdict": "unjudged",
+                         "reason": "plumb has no such docstring"})
+            continue
+        kinds = [x["kind"] for x in fn["findings"]]
+        unresolved = [x["message"] for x in fn["findings"] if x["kind"] == "example_unresolved"]
+        failed = [x["message"] for x in fn["findings"] if x["kind"] in FAILURE_KINDS]
+        if failed:
+            verdict = "agree" if outcome == "failed" else "false_alarm"
+            reason = failed[0]
+        elif unresolved:
+            verdict, reason = "unresolved", unresolved[0]
+        elif fn["status"] == "passing":
+            verdict = "agree" if outcome == "passed" else "miss"
+            reason = ""
+        else:
+            verdict, reason = "unjudged", "status %s, findings %s" % (fn["status"], kinds)
+        rows.append({"item": name, "native": outcome, "plumb": fn["status"], "verdict": verdict, "reason": reason})
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--plumb", required=True)
+    ap.add_argument("--python", required=True, help="a Python with pytest installed")
+    ap.add_argument("--only", default="", help="comma-separated library names")
+    ap.add_argument("--cache", default=os.path.expanduser("~/.cache/plumb/realworld"))
+    ap.add_argument("--json", help="write every item's comparison here")
+    args = ap.parse_args()
+    args.plumb = os.path.abspath(args.plumb)
+    libraries = json.loads((HERE / "libraries.json").read_text())
+    only = {n for n in args.only.split(",") if n}
+    cache = Path(args.cache)
+    out = []
+    print("%-16s %6s %6s %6s %6s %6s %7s %9s %9s %6s" % (
+        "library", "items", "judged", "agree", "false", "miss", "unres", "native_s", "plumb_s", "ratio"))
+    for lib in libraries:
+        if only and lib["name"] not in only:
+            continue
+        root = unpack(fetch(lib, args.python, cache), cache / "work")
+        native, native_s, native_tail = native_items(args.python, root, lib["package"], root / "native.xml",
+                                                     lib.get("native_args", []))
+        plumbed, plumb_s = plumb_items(args.plumb, root, lib["package"])
+        rows = compare(native, plumbed)
+        count = lambda v: sum(1 for r in rows if r["verdict"] == v)
+        judged = sum(1 for r in rows if r["verdict"] in ("agree", "false_alarm", "miss"))
+        summary = {
+            "library": lib["name"], "version": lib["version"], "items": len(rows), "judged": judged,
+            "agree": count("agree"), "false_alarms": count("false_alarm"), "misses": count("miss"),
+            "unresolved": count("unresolved"), "unjudged": count("unjudged"),
+            "native_seconds": round(native_s, 2), "plumb_seconds": round(plumb_s, 2),
+            "native_failed": sum(1 for r in rows if r["native"] == "failed"), "rows": rows,
+        }
+        if not native:
+            summary["native_output"] = native_tail
+        out.append(summary)
+        print("%-16s %6d %6d %6d %6d %6d %7d %9.2f %9.2f %6.2f" % (
+            lib["name"], len(rows), judged, summary["agree"], summary["false_alarms"], summary["misses"],
+            summary["unresolved"] + summary["unjudged"], native_s, plumb_s, plumb_s / max(native_s, 1e-9)))
+        for r in rows:
+            if r["verdict"] in ("false_alarm", "miss", "unresolved", "unjudged"):
+                print("    %-11s %s: %s" % (r["verdict"], r["item"], r["reason"][:150]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
