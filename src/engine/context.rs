@@ -37,13 +37,12 @@ impl Context {
             Some((name, base)) => (name, Some(base)),
             None => (stem_name(&doc.path), None),
         };
-        let mut buffers = (*doc.buffers).clone();
-        // The document itself, as it is now, when another module imports it.
-        buffers.insert(file.to_path_buf(), doc.text.clone());
         let modules = Arc::new(ProjectModules {
             project: Arc::clone(&project),
             base,
-            buffers,
+            buffers: Arc::clone(&doc.buffers),
+            // The document itself, as it is now, when another module imports it.
+            own: (file.to_path_buf(), doc.text.clone()),
             cwd: std::env::current_dir().ok(),
         });
         let read_only = project.readable();
@@ -96,13 +95,15 @@ struct ProjectModules {
     project: Arc<Project>,
     /// The directory above the file's outermost package: importable first, as pytest makes it.
     base: Option<PathBuf>,
-    buffers: HashMap<PathBuf, String>,
+    buffers: Arc<HashMap<PathBuf, String>>,
+    own: (PathBuf, String),
     cwd: Option<PathBuf>,
 }
 
 impl ProjectModules {
     fn found(&self, name: &str) -> Found {
-        self.project.find(name, self.base.as_deref(), &|p| self.buffers.get(p).cloned())
+        let read = |p: &Path| if p == self.own.0 { Some(self.own.1.clone()) } else { self.buffers.get(p).cloned() };
+        self.project.find(name, self.base.as_deref(), &read)
     }
 
     /// A path as tracebacks show it: relative to the working directory when under it.

