@@ -31,7 +31,9 @@ pub(super) fn python_files(paths: &[PathBuf]) -> (Vec<(PathBuf, String)>, Vec<In
             for entry in walker {
                 match entry {
                     Ok(e) if e.file_type().is_some_and(|t| t.is_file()) && is_python(e.path()) => {
-                        files.push((e.path().to_path_buf(), e.path().to_string_lossy().into_owned()));
+                        // `plumb check .` shows `src/m.py`, as ruff and pytest do, not `./src/m.py`.
+                        let shown = e.path().strip_prefix(".").unwrap_or(e.path());
+                        files.push((e.path().to_path_buf(), shown.to_string_lossy().into_owned()));
                     }
                     Ok(_) => {}
                     Err(err) => {

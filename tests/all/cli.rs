@@ -87,7 +87,7 @@ fn directories_recurse_skipping_hidden_and_ignored() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let v = json(&out);
     let paths: Vec<&str> = v["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["./pkg/a.py", "./pkg/sub/b.py"]);
+    assert_eq!(paths, ["pkg/a.py", "pkg/sub/b.py"]);
 }
 
 #[test]
