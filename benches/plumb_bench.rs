@@ -58,6 +58,7 @@ fn assert_program(n: usize) -> Program {
         chunks: vec![Chunk { line: 0, text: FUNCTION.into() }],
         groups: vec![Group { cases }],
         discover: None,
+        pytest: None,
     }
 }
 

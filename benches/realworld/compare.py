@@ -8,9 +8,14 @@ by item: a doctest item is a docstring with examples (a function, method, class 
 as pytest names it (`package.module.Class.method`).
 
     python3 benches/realworld/compare.py --plumb target/release/plumb --python PY [--only a,b] [--json out.json]
+    python3 benches/realworld/compare.py --tests ...   (the same, for the library's own test suite)
 
 PY must have pytest installed. Prints one table row per library and, with --json, writes every
 item's comparison. Nothing of a library runs on the host except under native pytest.
+
+With --tests, the items are the tests of the library's own suite (`tests` in libraries.json):
+native `pytest <tests>` against `plumb check <tests>`, which runs them with pytest inside the
+sandbox; both with `-o addopts=` (plumb does not take a project's extra command-line options).
 """
 
 import argparse
@@ -55,6 +60,21 @@ def unpack(sdist, work):
     return target
 
 
+def junit_outcomes(junit):
+    """{(classname, name): passed / failed / skipped} from pytest's junit XML."""
+    items = {}
+    if junit.is_file():
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            outcome = "passed"
+            for child in case:
+                if child.tag in ("failure", "error"):
+                    outcome = "failed"
+                elif child.tag == "skipped":
+                    outcome = "skipped"
+            items[(case.get("classname"), case.get("name"))] = outcome
+    return items
+
+
 def native_items(python, root, package, junit, extra):
     started = time.perf_counter()
     proc = subprocess.run(
@@ -64,17 +84,7 @@ def native_items(python, root, package, junit, extra):
         cwd=root, capture_output=True, text=True,
     )
     seconds = time.perf_counter() - started
-    items = {}
-    if junit.is_file():
-        for case in ET.parse(junit).getroot().iter("testcase"):
-            name = case.get("name")
-            outcome = "passed"
-            for child in case:
-                if child.tag in ("failure", "error"):
-                    outcome = "failed"
-                elif child.tag == "skipped":
-                    outcome = "skipped"
-            items[name] = outcome
+    items = {key[1]: outcome for key, outcome in junit_outcomes(junit).items()}
     return items, seconds, proc.stdout[-2000:]
 
 
@@ -89,16 +99,22 @@ def module_of(path, root):
     return ".".join(reversed(parts))
 
 
-def plumb_items(plumb, root, package):
+def run_plumb(plumb, root, path):
+    """`plumb check --format json PATH` in the library's root, with no model and no store."""
     env = dict(os.environ, PLUMB_MODEL="off", PLUMB_STORE="off")
     started = time.perf_counter()
-    proc = subprocess.run([plumb, "check", "--format", "json", "-q", package], cwd=root, env=env,
+    proc = subprocess.run([plumb, "check", "--format", "json", "-q", path], cwd=root, env=env,
                           capture_output=True, text=True)
     seconds = time.perf_counter() - started
     try:
         report = json.loads(proc.stdout)
     except ValueError:
         raise SystemExit("plumb did not print JSON (exit %s): %s" % (proc.returncode, proc.stderr[-2000:]))
+    return report, seconds
+
+
+def plumb_items(plumb, root, package):
+    report, seconds = run_plumb(plumb, root, package)
     items = {}
     for f in report.get("files", []):
         module = module_of(f["path"], root)
@@ -109,6 +125,60 @@ def plumb_items(plumb, root, package):
             name = module if fn["qualified_name"] == "<module>" else module + "." + fn["qualified_name"]
             items[name] = fn
     return items, seconds
+
+
+def native_tests(python, root, tests, junit):
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [python, "-m", "pytest", tests, "-p", "no:cacheprovider", "-q", "-o", "addopts=", "--junitxml", str(junit)],
+        cwd=root, capture_output=True, text=True,
+    )
+    seconds = time.perf_counter() - started
+    return junit_outcomes(junit), seconds, proc.stdout[-2000:]
+
+
+def junit_name(nodeid):
+    """A pytest node id as junit names it: (dotted path and classes, test name)."""
+    head, bracket, params = nodeid.partition("[")  # parameters may hold `::` (IPv6 addresses)
+    parts = head.split("::")
+    parts[-1] += bracket + params
+    path = parts[0][:-3] if parts[0].endswith(".py") else parts[0]
+    return ".".join([path.replace("/", ".")] + parts[1:-1]), parts[-1]
+
+
+def plumb_tests(plumb, root, tests):
+    report, seconds = run_plumb(plumb, root, tests)
+    items = {}
+    for f in report.get("files", []):
+        for t in f.get("tests", []):
+            items[junit_name(t["nodeid"])] = t
+    return items, seconds, report.get("errors", [])
+
+
+def compare_tests(native, plumbed):
+    rows = []
+    for key, outcome in sorted(native.items()):
+        name = "%s::%s" % key
+        if outcome == "skipped":
+            continue
+        t = plumbed.get(key)
+        if t is None:
+            rows.append({"item": name, "native": outcome, "plumb": "absent", "verdict": "unjudged",
+                         "reason": "plumb did not run it"})
+            continue
+        got = t["outcome"]
+        if got in ("failed", "error"):
+            verdict = "agree" if outcome == "failed" else "false_alarm"
+        elif got == "passed":
+            verdict = "agree" if outcome == "passed" else "miss"
+        elif got in ("stopped", "unsupported"):
+            verdict = "unresolved"
+        else:
+            verdict = "unjudged"
+        reason = "" if verdict == "agree" else (t.get("report") or got).strip().splitlines()[-1:]
+        rows.append({"item": name, "native": outcome, "plumb": got, "verdict": verdict,
+                     "reason": reason if isinstance(reason, str) else " ".join(reason)})
+    return rows
 
 
 FAILURE_KINDS = {"example_failed", "timeout", "memory_limit", "recursion_limit", "output_limit", "crash"}
@@ -148,6 +218,7 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated library names")
     ap.add_argument("--cache", default=os.path.expanduser("~/.cache/plumb/realworld"))
     ap.add_argument("--json", help="write every item's comparison here")
+    ap.add_argument("--tests", action="store_true", help="compare the libraries' own test suites")
     args = ap.parse_args()
     args.plumb = os.path.abspath(args.plumb)
     libraries = json.loads((HERE / "libraries.json").read_text())
@@ -160,10 +231,15 @@ def main():
         if only and lib["name"] not in only:
             continue
         root = unpack(fetch(lib, args.python, cache), cache / "work")
-        native, native_s, native_tail = native_items(args.python, root, lib["package"], root / "native.xml",
-                                                     lib.get("native_args", []))
-        plumbed, plumb_s = plumb_items(args.plumb, root, lib["package"])
-        rows = compare(native, plumbed)
+        if args.tests:
+            native, native_s, native_tail = native_tests(args.python, root, lib["tests"], root / "native-tests.xml")
+            plumbed, plumb_s, _errors = plumb_tests(args.plumb, root, lib["tests"])
+            rows = compare_tests(native, plumbed)
+        else:
+            native, native_s, native_tail = native_items(args.python, root, lib["package"], root / "native.xml",
+                                                         lib.get("native_args", []))
+            plumbed, plumb_s = plumb_items(args.plumb, root, lib["package"])
+            rows = compare(native, plumbed)
         count = lambda v: sum(1 for r in rows if r["verdict"] == v)
         judged = sum(1 for r in rows if r["verdict"] in ("agree", "false_alarm", "miss"))
         summary = {

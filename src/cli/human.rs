@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::InputProblem;
 use crate::engine::FileReport;
+use crate::evidence::TestOutcome;
 use crate::judge::{Finding, Severity, Status};
 use crate::syntax::PositionEncoding;
 
@@ -29,6 +30,21 @@ pub(super) fn render(results: &[FileReport], problems: &[InputProblem]) -> Strin
     for p in problems {
         let level = if p.fatal { "error" } else { "warning" };
         let _ = writeln!(out, "{}: {level}: {}", p.path, p.message);
+    }
+    let tests: Vec<_> = results.iter().flat_map(|r| &r.tests).collect();
+    if !tests.is_empty() {
+        // Like a test runner's last line: the user's own tests, run by pytest in the sandbox.
+        let count = |o: &[TestOutcome]| tests.iter().filter(|t| o.contains(&t.outcome)).count();
+        let _ = writeln!(
+            out,
+            "Ran {} test{} in the sandbox: {} passed, {} failed, {} skipped, {} not run here (deadline or unsupported).",
+            tests.len(),
+            if tests.len() == 1 { "" } else { "s" },
+            count(&[TestOutcome::Passed]),
+            count(&[TestOutcome::Failed, TestOutcome::Error]),
+            count(&[TestOutcome::Skipped]),
+            count(&[TestOutcome::Stopped, TestOutcome::Unsupported]),
+        );
     }
     let functions = failing + passing + unverified;
     let _ = writeln!(

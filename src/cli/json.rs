@@ -27,6 +27,24 @@ struct ErrorV1 {
 struct FileV1 {
     path: String,
     functions: Vec<FunctionV1>,
+    /// A test file's tests as pytest ran them in the sandbox (absent for other files).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tests: Vec<TestV1>,
+}
+
+#[derive(Serialize)]
+struct TestV1 {
+    /// pytest's node id (`tests/test_x.py::TestA::test_b[1-2]`).
+    nodeid: String,
+    /// 0-based line of the test function.
+    line: Option<u32>,
+    /// `passed`, `failed`, `error` (setup or teardown), `skipped`, `stopped` (its deadline, a trap)
+    /// or `unsupported` (needs what the sandbox lacks).
+    outcome: &'static str,
+    duration_ms: f64,
+    /// pytest's report of a failure.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    report: String,
 }
 
 #[derive(Serialize)]
@@ -136,5 +154,16 @@ fn file(r: &FileReport) -> FileV1 {
             }
         })
         .collect();
-    FileV1 { path: r.path.clone(), functions }
+    let tests = r
+        .tests
+        .iter()
+        .map(|t| TestV1 {
+            nodeid: t.nodeid.clone(),
+            line: t.line,
+            outcome: wire::test_outcome(t.outcome),
+            duration_ms: (t.duration_us as f64 / 10.0).round() / 100.0,
+            report: t.report.clone(),
+        })
+        .collect();
+    FileV1 { path: r.path.clone(), functions, tests }
 }

@@ -323,9 +323,16 @@ fn run_check(args: CheckArgs) -> ExitCode {
         let mut done = out.into_inner().unwrap_or_else(|p| p.into_inner());
         done.sort_by_key(|(i, _)| *i);
         results = done.into_iter().map(|(_, r)| r).collect();
+        // The user's tests that ran each function, from every test file checked above.
+        for r in &mut results {
+            ready.attribute(r);
+        }
     }
     for r in &results {
         if let Some(why) = &r.degraded {
+            problems.push(InputProblem { path: r.path.clone(), message: why.clone(), fatal: false });
+        }
+        if let Some(why) = &r.tests_problem {
             problems.push(InputProblem { path: r.path.clone(), message: why.clone(), fatal: false });
         }
     }

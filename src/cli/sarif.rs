@@ -13,8 +13,9 @@ use crate::judge::{Finding, FindingKind, Severity};
 use crate::syntax::PositionEncoding;
 
 /// Every finding kind, in the order of the rules.
-const KINDS: [FindingKind; 11] = [
+const KINDS: [FindingKind; 12] = [
     FindingKind::ExampleFailed,
+    FindingKind::UserTestFailed,
     FindingKind::TestFailed,
     FindingKind::Counterexample,
     FindingKind::ExampleSuspect,
@@ -33,6 +34,10 @@ fn rule_text(kind: FindingKind) -> (&'static str, &'static str) {
         FindingKind::ExampleFailed => (
             "A docstring example fails",
             "The function was run on one of its own docstring examples (`>>>`) in plumb's sandbox and gave something else than the example expects. Fix the function, or the example if it is the example that is wrong.",
+        ),
+        FindingKind::UserTestFailed => (
+            "A test of the project fails",
+            "One of the project's own tests, run by pytest in plumb's sandbox, fails (or its fixture does); the feedback is pytest's report.",
         ),
         FindingKind::TestFailed => (
             "A generated unit test fails",

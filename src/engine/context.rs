@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::Document;
 use crate::project::{Found, Project};
-use crate::sandbox::{Host, Import, Module, Modules};
+use crate::sandbox::{Host, Import, Module, Modules, TestRun};
 
 /// What the runs of one document run in.
 pub(super) struct Context {
@@ -18,6 +18,8 @@ pub(super) struct Context {
     pub(super) host: Host,
     /// doctest option flags every example gets (the project's pytest setting, else pytest's default).
     pub(super) flags: Vec<String>,
+    /// The file is a test file of its project: pytest runs it.
+    pub(super) tests: Option<TestRun>,
     modules: Option<Arc<ProjectModules>>,
 }
 
@@ -29,6 +31,7 @@ impl Context {
                 origin: doc.path.clone(),
                 host: Host::default(),
                 flags: crate::project::PytestConfig::default().doctest_optionflags,
+                tests: None,
                 modules: None,
             };
         };
@@ -51,6 +54,9 @@ impl Context {
             origin: file.display().to_string(),
             host: Host { modules: Some(Arc::clone(&modules) as Arc<dyn Modules>), read_only },
             flags: project.pytest.doctest_optionflags.clone(),
+            tests: project
+                .is_test_file(file)
+                .then(|| TestRun { rootdir: project.root.display().to_string(), file: file.display().to_string() }),
             modules: Some(modules),
         }
     }
@@ -69,6 +75,14 @@ impl Context {
             });
             *now == i.digest
         })
+    }
+
+    /// A file as the sandbox named it (relative to the working directory, or absolute).
+    pub(super) fn absolute(&self, shown: &str) -> PathBuf {
+        match self.modules.as_ref().and_then(|m| m.cwd.as_deref()) {
+            Some(cwd) => cwd.join(shown),
+            None => PathBuf::from(shown),
+        }
     }
 
     /// The files (absolute paths) an import recorded by a run came from.

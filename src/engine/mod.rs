@@ -8,6 +8,7 @@
 //! outcomes back into the typed evidence, and every decision (consensus, suspicion, shrinking,
 //! status, confidence) is the judge's.
 
+mod attribution;
 mod cache;
 mod coder;
 mod context;
@@ -50,6 +51,9 @@ pub enum Event<'a> {
     Sandbox,
 }
 
+/// The whole pytest run of a test file may take this long (each test has the case deadline).
+const TESTS_DEADLINE: Duration = Duration::from_secs(120);
+
 /// Deadline per case for what the model proposed (candidates, generated tests, differential inputs).
 const MODEL_CASE_DEADLINE: Duration = Duration::from_millis(300);
 
@@ -75,6 +79,8 @@ pub struct FileReport {
     pub records: Vec<ExecutionRecord>,
     /// Why model evidence is missing, when a configured model could not be used.
     pub model_error: Option<String>,
+    /// Why the file's own tests (a test file's) could not be run by pytest, when so.
+    pub tests_problem: Option<String>,
     /// Time spent waiting for the model, and in the whole check.
     pub model_time: Duration,
     pub total_time: Duration,
@@ -83,6 +89,12 @@ pub struct FileReport {
     /// The project files (absolute paths) the verdicts depend on through imports: an edit to one
     /// of them is a reason to check this file again.
     pub depends_on: Vec<PathBuf>,
+    /// The document's file (canonical), when it has one.
+    pub file: Option<PathBuf>,
+    /// The file is one of its project's test files (pytest ran it).
+    pub test_file: bool,
+    /// The file's tests as pytest ran them in this check (none when every verdict was cached).
+    pub tests: Vec<crate::evidence::TestResult>,
 }
 
 impl FileReport {
@@ -97,10 +109,14 @@ impl FileReport {
             lossy: doc.lossy,
             records: Vec::new(),
             model_error: None,
+            tests_problem: None,
             model_time: Duration::ZERO,
             total_time: Duration::ZERO,
             degraded: None,
             depends_on: Vec::new(),
+            file: None,
+            test_file: false,
+            tests: Vec::new(),
         }
     }
 
@@ -133,6 +149,7 @@ pub struct Engine {
     model: Mutex<Option<Built>>,
     cache: Cache,
     recorder: Recorder,
+    attribution: attribution::Attribution,
 }
 
 impl std::fmt::Debug for Engine {
@@ -150,6 +167,7 @@ impl Engine {
             model: Mutex::new(None),
             cache: Cache::default(),
             recorder,
+            attribution: attribution::Attribution::default(),
         }
     }
 
@@ -219,6 +237,22 @@ impl Engine {
         &self.recorder
     }
 
+    /// Adds to a source file's verdicts the user's tests that ran its functions (from every test
+    /// file checked so far by this engine). Once per report, after [`Engine::check`]: the CLI when
+    /// every file is checked, the editor before it publishes.
+    pub fn attribute(&self, report: &mut FileReport) {
+        let Some(file) = report.file.as_deref().filter(|_| !report.test_file) else { return };
+        for f in &mut report.functions {
+            let tests = self.attribution.of(file, &f.function.qualified_name);
+            judge::exercised_by(&f.function, &tests, &mut f.verdict);
+        }
+    }
+
+    /// The files (canonical) whose functions the last run of this test file's tests called.
+    pub fn exercised_by(&self, test_file: &std::path::Path) -> Vec<PathBuf> {
+        self.attribution.exercised_by(&attribution::canonical(test_file))
+    }
+
     /// What a cached verdict depends on besides the function's text.
     fn fingerprint(settings: &Settings, coder: Option<&Coder>) -> String {
         let l = &settings.limits;
@@ -248,7 +282,13 @@ impl Engine {
         let sandbox = self.sandbox(&mut |m| events(Event::Status(m)))?;
         let settings = self.settings();
         let (coder, problem) = self.coder(&settings, false, &mut |m| events(Event::Status(m)));
-        let run = Run { sandbox: &sandbox, cache: &self.cache, settings: &settings, coder: coder.as_deref() };
+        let run = Run {
+            sandbox: &sandbox,
+            cache: &self.cache,
+            settings: &settings,
+            coder: coder.as_deref(),
+            attribution: &self.attribution,
+        };
         let mut report = check_with(&run, doc, ask_model, cancel, events);
         if report.model_error.is_none() {
             report.model_error = problem;
@@ -292,6 +332,7 @@ struct Run<'a> {
     cache: &'a Cache,
     settings: &'a Settings,
     coder: Option<&'a Coder>,
+    attribution: &'a attribution::Attribution,
 }
 
 /// The check itself, over what the engine holds.
@@ -302,12 +343,16 @@ fn check_with(
     cancel: &Cancel,
     events: &mut dyn FnMut(Event<'_>),
 ) -> FileReport {
-    let Run { sandbox, cache, settings, coder } = *run;
+    let Run { sandbox, cache, settings, coder, attribution } = *run;
     let started = Instant::now();
     let text = doc.text.as_str();
     let mut parsed = syntax::parse(text);
     let context = context::Context::of(doc);
-    let fingerprint = format!("{}:{}", Engine::fingerprint(settings, coder), context.fingerprint());
+    let mut fingerprint = format!("{}:{}", Engine::fingerprint(settings, coder), context.fingerprint());
+    if context.tests.is_some() {
+        // A test's outcome depends on the whole test file (its fixtures, helpers, imports).
+        fingerprint = format!("{fingerprint}:{}", crate::base::hex(&syntax::FunctionKey::of_text(text).0));
+    }
     // A cached verdict counts while every module its runs imported still finds the same text.
     let mut memo = HashMap::new();
     let mut depends: Vec<Import> = Vec::new();
@@ -347,6 +392,7 @@ fn check_with(
             && cached.is_none()
             && !f.has_error
             && f.kind == syntax::Kind::Function
+            && context.tests.is_none()
             && f.qualified_name == f.name
     };
     let to_ask = parsed.functions.iter().zip(&cached).filter(|(f, c)| asks(f, c)).count();
@@ -401,6 +447,23 @@ fn check_with(
     let model_report = execute(&model_run, &model_limits);
     let mut imported: Vec<Import> = examples_report.imports.clone();
     imported.extend(model_report.imports.iter().cloned());
+    let mut tests_problem = None;
+    let mut tests = Vec::new();
+    if let Some(run) = &context.tests
+        && evidence.iter().any(Option::is_some)
+    {
+        let program = crate::sandbox::Program { chunks: Vec::new(), pytest: Some(run.clone()), ..base.clone() };
+        let limits = Limits { run_deadline: settings.limits.run_deadline.max(TESTS_DEADLINE), ..settings.limits };
+        let report = sandbox.run_with(&program, &context.host, &limits, cancel);
+        imported.extend(report.imports.iter().cloned());
+        tests_problem = report.tests_problem;
+        if let Some(file) = doc.file.as_ref().filter(|_| !cancel.is_cancelled()) {
+            let absolute = |shown: &str| context.absolute(shown);
+            attribution.record(&attribution::canonical(file), &doc.path, &report.tests, &absolute);
+        }
+        tests = report.tests.clone();
+        plan::fill_tests(&parsed.functions, report.tests, &mut evidence);
+    }
 
     let line_index = LineIndex::new(text);
     let mut syntax_issues = parsed.syntax_issues.clone();
@@ -463,6 +526,10 @@ fn check_with(
         records,
         model_error,
         model_time,
+        tests_problem,
+        file: doc.file.as_deref().map(attribution::canonical),
+        test_file: context.tests.is_some(),
+        tests,
         total_time: started.elapsed(),
         degraded: parsed.timed_out.then(|| {
             format!("the file could not be parsed within {} s; it was not analysed", syntax::PARSE_BUDGET.as_secs())

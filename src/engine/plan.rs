@@ -3,7 +3,7 @@
 //! is a lookup, never arithmetic on positions.
 
 use crate::evidence::inputs::{self, Args};
-use crate::evidence::{Column, FunctionEvidence, Row, ShrinkRound};
+use crate::evidence::{Column, FunctionEvidence, Row, ShrinkRound, TestResult};
 use crate::sandbox::{Case, CaseKind, Chunk, Group, Program, Report};
 use crate::syntax::{self, Example, Function};
 
@@ -89,6 +89,7 @@ pub(super) fn base_program(
         chunks,
         groups: Vec::new(),
         discover: None,
+        pytest: None,
     }
 }
 
@@ -150,6 +151,21 @@ pub(super) fn add_function(
         );
         cases.extend(calls.iter().map(|(c, col)| (c.clone(), (index, row, *col))));
         model.push(cases);
+    }
+}
+
+/// The user's tests as pytest ran them, onto the test functions they are (`TestClass.test_x[1-2]`
+/// is the method `TestClass.test_x`).
+pub(super) fn fill_tests(functions: &[Function], tests: Vec<TestResult>, evidence: &mut [Option<FunctionEvidence>]) {
+    for test in tests {
+        let qualified = test.name.split('[').next().unwrap_or(&test.name);
+        let Some(k) = functions.iter().position(|f| f.kind == syntax::Kind::Function && f.qualified_name == qualified)
+        else {
+            continue;
+        };
+        if let Some(Some(e)) = evidence.get_mut(k) {
+            e.user_tests.push(test);
+        }
     }
 }
 

@@ -65,6 +65,19 @@ pub fn status(s: Status) -> &'static str {
     }
 }
 
+/// A test's outcome as the formats name it.
+pub fn test_outcome(o: crate::evidence::TestOutcome) -> &'static str {
+    use crate::evidence::TestOutcome;
+    match o {
+        TestOutcome::Passed => "passed",
+        TestOutcome::Failed => "failed",
+        TestOutcome::Error => "error",
+        TestOutcome::Skipped => "skipped",
+        TestOutcome::Stopped => "stopped",
+        TestOutcome::Unsupported => "unsupported",
+    }
+}
+
 /// A severity as the formats name it.
 pub fn severity(s: Severity) -> &'static str {
     match s {

@@ -12,7 +12,7 @@ mod outcome;
 
 use crate::syntax::SyntaxIssue;
 pub use inputs::Args;
-pub use outcome::{Class, ExceptionInfo, Outcome, Ran, Shown};
+pub use outcome::{Class, ExceptionInfo, Exercise, Outcome, Ran, Shown, TestOutcome, TestResult};
 
 /// A row of the execution matrix: the code that ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,6 +122,8 @@ pub struct FunctionEvidence {
     pub candidates: Vec<Cells>,
     /// Shrinking rounds, in order.
     pub shrinks: Vec<ShrinkRound>,
+    /// The user's own tests that are this function (a test function's runs: one per parameter set).
+    pub user_tests: Vec<TestResult>,
 }
 
 impl FunctionEvidence {
@@ -138,6 +140,7 @@ impl FunctionEvidence {
             proposals,
             inputs,
             shrinks: Vec::new(),
+            user_tests: Vec::new(),
         }
     }
 

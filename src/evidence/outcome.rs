@@ -135,3 +135,48 @@ impl Outcome {
         self.ran().and_then(|r| r.exception.as_ref())
     }
 }
+
+/// One test as pytest ran it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestResult {
+    pub nodeid: String,
+    /// The test's name as pytest shows it (`TestClass.test_x[param]`).
+    pub name: String,
+    /// 0-based line of the test function.
+    pub line: Option<u32>,
+    pub outcome: TestOutcome,
+    /// pytest's report of the failure (both sides of a failed assert, the traceback).
+    pub report: String,
+    pub duration_us: u64,
+    /// The project functions it ran: (file as shown, qualified name).
+    pub exercised: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestOutcome {
+    Passed,
+    Failed,
+    /// Failed outside the test's body (a fixture, setup or teardown).
+    Error,
+    Skipped,
+    /// Stopped at its deadline, or the interpreter trapped in it.
+    Stopped,
+    /// Failed for want of what the sandbox lacks (threads, processes, the network): the first line
+    /// of the report says which.
+    Unsupported,
+}
+
+/// One of the user's tests that ran a function (as the sandbox's runner recorded it: what the test
+/// actually called, never guessed from names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exercise {
+    /// The test as pytest shows it (`test_clamp[5-3]`).
+    pub test: String,
+    /// The test file as shown to the user, and the test's 0-based line.
+    pub file: String,
+    pub line: Option<u32>,
+    pub outcome: TestOutcome,
+    /// pytest's first `E ` line of a failure (`assert 2.0 == 3.0`).
+    pub summary: String,
+}

@@ -15,7 +15,10 @@ use crate::syntax::{Example, TextRange};
 use feedback::Got;
 
 pub use feedback::first_line;
-pub use verdict::{CandidateResult, Judgement, SHRINK_ROUNDS, SHRINK_WIDTH, Subject, judge, next_shrink};
+pub use verdict::{
+    CandidateResult, Judgement, SHRINK_ROUNDS, SHRINK_WIDTH, Subject, exercised_by, first_error_line, judge,
+    next_shrink,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -47,6 +50,8 @@ pub enum FindingKind {
     ExampleUnresolved,
     /// The function and a strong consensus of candidates agree with each other, not with the example.
     ExampleSuspect,
+    /// One of the user's own tests failed (pytest's report as feedback).
+    UserTestFailed,
 }
 
 impl FindingKind {
@@ -63,6 +68,7 @@ impl FindingKind {
             FindingKind::SyntaxError => "syntax_error",
             FindingKind::ExampleUnresolved => "example_unresolved",
             FindingKind::ExampleSuspect => "example_suspect",
+            FindingKind::UserTestFailed => "user_test_failed",
         }
     }
 }

@@ -545,3 +545,64 @@ fn failures_after_an_unresolved_example_are_not_judged() {
     );
     assert_eq!(j.verdict.status, Status::Passing, "the one independent example passed");
 }
+
+/// The user's own tests that are this function: a failure is an error on the test with pytest's
+/// report; a stopped or unsupported test is not judged; a skipped one is not counted; passes alone
+/// make it passing.
+#[test]
+fn the_users_own_tests_judge_the_test_function() {
+    use crate::evidence::{TestOutcome, TestResult};
+    let source = "def test_mean(x):\n    assert mean([2, 4]) == x\n";
+    let parsed = crate::syntax::parse(source);
+    let function = &parsed.functions[0];
+    let subject = Subject { path: "test_m.py", function, source };
+    let test = |param: &str, outcome: TestOutcome, report: &str| TestResult {
+        nodeid: format!("test_m.py::test_mean[{param}]"),
+        name: format!("test_mean[{param}]"),
+        line: Some(0),
+        outcome,
+        report: report.into(),
+        duration_us: 10,
+        exercised: vec![("m.py".into(), "mean".into())],
+    };
+    let judged = |tests: Vec<TestResult>| {
+        let mut e = crate::evidence::FunctionEvidence::new(Vec::new(), None, Vec::new());
+        e.user_tests = tests;
+        super::judge(subject, &e, matrix::Calibration::builtin()).verdict
+    };
+    let v = judged(vec![test("3", TestOutcome::Passed, ""), test("4", TestOutcome::Skipped, "")]);
+    assert_eq!((v.status, v.evidence.user_tests, v.findings.len()), (Status::Passing, 1, 0));
+
+    let report = "    def test_mean(x):\n>       assert mean([2, 4]) == x\nE       assert 3.0 == 5\nE        +  where 3.0 = mean([2, 4])\n\ntest_m.py:2: AssertionError";
+    let v = judged(vec![
+        test("3", TestOutcome::Passed, ""),
+        test("5", TestOutcome::Failed, report),
+        test("9", TestOutcome::Stopped, "Timeout"),
+        test("7", TestOutcome::Unsupported, "needs threads, which the sandbox does not have"),
+    ]);
+    assert_eq!(v.status, Status::Failing);
+    assert_eq!(v.evidence.user_tests, 4);
+    let findings: Vec<(FindingKind, Severity, &str)> =
+        v.findings.iter().map(|f| (f.kind, f.severity, f.message.as_str())).collect();
+    assert_eq!(
+        findings,
+        [
+            (FindingKind::UserTestFailed, Severity::Error, "`test_mean[5]` failed: assert 3.0 == 5"),
+            (
+                FindingKind::ExampleUnresolved,
+                Severity::Information,
+                "`test_mean[9]` did not finish in the sandbox; it was not judged"
+            ),
+            (
+                FindingKind::ExampleUnresolved,
+                Severity::Information,
+                "`test_mean[7]` needs threads, which the sandbox does not have; it was not judged"
+            ),
+        ]
+    );
+    assert!(v.findings[0].feedback.contains("where 3.0 = mean([2, 4])"), "both sides of the assert");
+
+    // Only stopped: nothing proven either way.
+    let v = judged(vec![test("9", TestOutcome::Stopped, "Timeout")]);
+    assert_eq!(v.status, Status::Unverified);
+}

@@ -6,7 +6,9 @@
 use super::matrix::{self, Behaviour, Calibration, CandidateRun, Consensus, Counterexample, Parts, Strength};
 use super::{ExampleVerdict, Finding, FindingKind, Fix, Severity, Status, Verdict, judge_example, judge_examples};
 use crate::evidence::inputs::{self, Args};
-use crate::evidence::{Cells, Column, FunctionEvidence, Outcome, Proposals, ShrinkRound};
+use crate::evidence::{
+    Cells, Column, Exercise, FunctionEvidence, Outcome, Proposals, ShrinkRound, TestOutcome, TestResult,
+};
 use crate::syntax::Function;
 
 /// Shrinking: at most this many rounds, each trying at most this many smaller inputs.
@@ -64,6 +66,100 @@ fn after_unresolved(subject: Subject<'_>, ev: &FunctionEvidence, verdicts: &mut 
             feedback: std::mem::take(&mut failed.feedback),
         });
     }
+}
+
+/// The user's own tests that are this function (one run per parameter set): a failure is an error
+/// on the test with pytest's own report; a test the sandbox stopped (its deadline, a trap) is not
+/// judged — the user's suite may hold tests slower than the sandbox allows; passes are evidence.
+fn user_tests(subject: Subject<'_>, ev: &FunctionEvidence, verdict: &mut Verdict) {
+    let ran: Vec<&TestResult> = ev.user_tests.iter().filter(|t| t.outcome != TestOutcome::Skipped).collect();
+    if ran.is_empty() {
+        return;
+    }
+    let range = subject.function.name_range;
+    let mut passed = 0;
+    for t in &ran {
+        let (kind, severity, message) = match t.outcome {
+            TestOutcome::Passed => {
+                passed += 1;
+                continue;
+            }
+            TestOutcome::Failed => {
+                (FindingKind::UserTestFailed, Severity::Error, format!("`{}` failed{}", t.name, first_error(&t.report)))
+            }
+            TestOutcome::Error => (
+                FindingKind::UserTestFailed,
+                Severity::Error,
+                format!("`{}` could not run: its setup or teardown failed{}", t.name, first_error(&t.report)),
+            ),
+            TestOutcome::Unsupported => (
+                FindingKind::ExampleUnresolved,
+                Severity::Information,
+                format!("`{}` {}; it was not judged", t.name, t.report.lines().next().unwrap_or("could not run here")),
+            ),
+            TestOutcome::Stopped | TestOutcome::Skipped => (
+                FindingKind::ExampleUnresolved,
+                Severity::Information,
+                format!("`{}` did not finish in the sandbox; it was not judged", t.name),
+            ),
+        };
+        verdict.findings.push(Finding { kind, severity, message, range, feedback: t.report.clone() });
+    }
+    verdict.evidence.user_tests = ran.len() as u32;
+    if verdict.findings.iter().any(|f| f.severity == Severity::Error) {
+        verdict.status = Status::Failing;
+    } else if passed > 0 && verdict.status == Status::Unverified {
+        verdict.status = Status::Passing;
+    }
+}
+
+/// The user's tests that ran this function (recorded by the sandbox, from any test file): evidence,
+/// not proof. Passing tests make an unverified function passing; a failing one is a hint on the
+/// function — the test may have failed in another function it called, so never a warning here (the
+/// error is on the test itself).
+pub fn exercised_by(function: &Function, tests: &[Exercise], verdict: &mut Verdict) {
+    let ran: Vec<&Exercise> = tests
+        .iter()
+        .filter(|t| matches!(t.outcome, TestOutcome::Passed | TestOutcome::Failed | TestOutcome::Error))
+        .collect();
+    if ran.is_empty() {
+        return;
+    }
+    verdict.evidence.user_tests += ran.len() as u32;
+    let failing: Vec<&&Exercise> = ran.iter().filter(|t| t.outcome != TestOutcome::Passed).collect();
+    if let Some(first) = failing.first() {
+        let more = match failing.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        let at = first.line.map_or_else(|| first.file.clone(), |l| format!("{}:{}", first.file, l + 1));
+        let summary = if first.summary.is_empty() { String::new() } else { format!(": {}", first.summary) };
+        verdict.findings.push(Finding {
+            kind: FindingKind::UserTestFailed,
+            severity: Severity::Hint,
+            message: format!("`{}` ({at}) ran this function and failed{summary}{more}", first.test),
+            range: function.name_range,
+            feedback: String::new(),
+        });
+    } else if verdict.status == Status::Unverified {
+        verdict.status = Status::Passing;
+    }
+}
+
+/// pytest's first `E ` line (`assert 4 == 5`), after a colon; empty when there is none.
+fn first_error(report: &str) -> String {
+    let line = first_error_line(report);
+    if line.is_empty() { line } else { format!(": {line}") }
+}
+
+/// pytest's first `E ` line of a report (`assert 4 == 5`), clipped; empty when there is none.
+pub fn first_error_line(report: &str) -> String {
+    report
+        .lines()
+        .find_map(|l| l.strip_prefix("E ").map(str::trim))
+        .filter(|l| !l.is_empty())
+        .map(|l| super::feedback::clip(l, 100))
+        .unwrap_or_default()
 }
 
 /// A cell where the code ran and raised nothing.
@@ -315,6 +411,7 @@ pub fn judge(subject: Subject<'_>, ev: &FunctionEvidence, calibration: &Calibrat
     let mut parts = model.parts;
     parts.examples_passed = verdicts.iter().filter(|v| matches!(v, ExampleVerdict::Passed)).count() as u32;
     let mut verdict = judge_examples(verdicts, extra);
+    user_tests(subject, ev, &mut verdict);
     parts.verified_failure = verdict.findings.iter().any(|f| f.severity == Severity::Error);
     // No examples, but the consensus's tests all pass and nothing was found: evidence too.
     if verdict.status == Status::Unverified

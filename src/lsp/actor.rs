@@ -207,6 +207,13 @@ impl Actor {
                     }
                     let _ = self.out.send(Out::Finished { uri: uri.clone(), run });
                     if !cancelled {
+                        // A test file's run says which functions its tests ran: their open
+                        // documents are published again with that evidence (cached verdicts).
+                        for other in self.exercised(&result) {
+                            if other != uri && !running.contains_key(&other) {
+                                due.insert(other, Instant::now());
+                            }
+                        }
                         self.record(&result);
                         self.publish(uri, version, result);
                     }
@@ -242,6 +249,24 @@ impl Actor {
             .iter()
             .filter(|(u, d)| *u != uri && d.result.as_ref().is_some_and(|(_, r)| r.depends_on.contains(&path)))
             .map(|(u, _)| u.clone())
+            .collect()
+    }
+
+    /// Open documents with functions that the tests of this (test file's) report ran.
+    fn exercised(&self, result: &FileReport) -> Vec<Uri> {
+        let Some(file) = result.file.as_deref().filter(|_| result.test_file) else { return Vec::new() };
+        let files = self.engine.exercised_by(file);
+        if files.is_empty() {
+            return Vec::new();
+        }
+        let session = self.shared.lock();
+        session
+            .docs
+            .keys()
+            .filter(|u| {
+                u.to_file_path().is_some_and(|p| files.contains(&p.canonicalize().unwrap_or_else(|_| p.to_path_buf())))
+            })
+            .cloned()
             .collect()
     }
 
@@ -389,7 +414,10 @@ fn start_workers(engine: Arc<Engine>, out: UnboundedSender<Out>, tx: mpsc::Sende
                     let _ = worker_out.send(out);
                 };
                 let result = match engine.check(&job.doc, job.ask_model, &job.cancel, &mut events) {
-                    Ok(result) => result,
+                    Ok(mut result) => {
+                        engine.attribute(&mut result);
+                        result
+                    }
                     Err(e) => {
                         let _ = worker_out.send(Out::Message(
                             MessageType::ERROR,

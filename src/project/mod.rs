@@ -149,6 +149,39 @@ impl Project {
     }
 }
 
+impl Project {
+    /// Whether pytest would collect tests from this file (`python_files`, matched on the name, or
+    /// on the path relative to the root for patterns with a `/`).
+    pub fn is_test_file(&self, file: &Path) -> bool {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let relative = file.strip_prefix(&self.root).ok().and_then(|p| p.to_str()).unwrap_or(name);
+        self.pytest.python_files.iter().any(|p| glob(p, if p.contains('/') { relative } else { name }))
+    }
+}
+
+/// fnmatch's `*` and `?` (what `python_files` patterns use).
+fn glob(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
+}
+
 /// The home directory holds dotfiles of every kind (a `.git` of dotfile managers): never a root.
 fn is_home(dir: &Path) -> bool {
     std::env::var_os("HOME").is_some_and(|h| Path::new(&h) == dir)

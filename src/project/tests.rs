@@ -81,3 +81,16 @@ fn a_file_outside_any_project_is_its_own_directory() {
     // Somewhere above a temporary directory there may be a marker; the root is never below the file.
     assert!(root.join("lone").starts_with(&p.root));
 }
+
+#[test]
+fn test_files_are_what_pytest_collects() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let p = Project::at(&root);
+    for (file, is) in [("tests/test_a.py", true), ("a_test.py", true), ("testing.py", false), ("test_a.txt", false)] {
+        assert_eq!(p.is_test_file(&root.join(file)), is, "{file}");
+    }
+    write(&root, "pytest.ini", "[pytest]\npython_files = check_*.py\n");
+    let p = Project::at(&root);
+    assert!(p.is_test_file(&root.join("check_x.py")) && !p.is_test_file(&root.join("test_x.py")));
+}

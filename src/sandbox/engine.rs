@@ -21,6 +21,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, Wasi
 
 use super::{
     Cancel, Case, CaseKind, FoundDocstring, Host, Import, Limits, Module, Outcome, Program, Ran, Report, SetupFailure,
+    TestOutcome, TestResult,
 };
 use crate::evidence::ExceptionInfo;
 
@@ -143,6 +144,8 @@ enum Step {
     Imports,
     /// Finding docstrings at run time (`Program::discover`).
     Discover,
+    /// The `index`-th test of a pytest run.
+    Test(usize),
     Setup(usize),
     Case(usize, usize),
 }
@@ -171,6 +174,22 @@ enum Event {
     /// Docstrings found at run time (`Program::discover`).
     Found {
         items: Vec<FoundDocstring>,
+    },
+    /// The tests pytest collected, in the order it runs them.
+    Collected {
+        nodeids: Vec<String>,
+    },
+    Test {
+        index: usize,
+        #[serde(flatten)]
+        result: TestResult,
+    },
+    TestsDone {
+        exit: Option<i32>,
+        #[serde(default)]
+        output: String,
+        #[serde(default)]
+        internal: Option<String>,
     },
     Done,
 }
@@ -359,6 +378,7 @@ impl Sandbox {
                 Ok(group) => Step::Case(group, index as usize),
                 Err(_) if group == -2 => Step::Imports,
                 Err(_) if group == -3 => Step::Discover,
+                Err(_) if group == -4 => Step::Test(index as usize),
                 Err(_) => Step::Setup(index as usize),
             };
             on_begin(&store.data().progress, step);
@@ -435,9 +455,13 @@ impl Sandbox {
             program.groups.iter().map(|g| vec![None; g.cases.len()]).collect();
         let mut instances = 0;
         let mut found = Vec::new();
+        let mut tests = Tests::default();
         loop {
             instances += 1;
-            let request = request_json(program, limits, &chunk_skip, skip_packages, &outcomes, &lock(&self.code));
+            let mut request = request_json(program, limits, &chunk_skip, skip_packages, &outcomes, &lock(&self.code));
+            if let Some(run) = &program.pytest {
+                request = tests.request(run, &request);
+            }
             let attempt = self.attempt(&request, host, &imports, limits, run_deadline, cancel);
             for event in attempt.events {
                 match event {
@@ -459,6 +483,13 @@ impl Sandbox {
                         }
                     }
                     Event::Found { items } => found = items,
+                    // After a restart pytest collects only what is left: the first list names them all.
+                    Event::Collected { nodeids } if tests.collected.is_empty() => tests.collected = nodeids,
+                    Event::Collected { .. } => {}
+                    Event::Test { index, result } => {
+                        tests.results.insert(index, result);
+                    }
+                    Event::TestsDone { exit, output, internal } => tests.finish(exit, &output, internal),
                     Event::Done => {}
                 }
             }
@@ -468,6 +499,12 @@ impl Sandbox {
             match attempt.current {
                 // Finding docstrings comes last: what trapped there is simply not found.
                 Some(Step::Discover) => break,
+                Some(Step::Test(index)) => {
+                    tests.stopped(index, &error);
+                    if !stop_all {
+                        continue;
+                    }
+                }
                 Some(Step::Imports) => skip_packages = true,
                 Some(Step::Setup(index)) if index < chunk_skip.len() => {
                     chunk_skip[index] = true;
@@ -505,6 +542,8 @@ impl Sandbox {
             instances,
             imports: std::mem::take(&mut lock(&imports).asked),
             found,
+            tests_problem: program.pytest.as_ref().and_then(|_| tests.problem()),
+            tests: tests.results.into_values().collect(),
         }
     }
 
@@ -836,5 +875,60 @@ fn find_module(host: &Host, imports: &Mutex<Imports>, name: &str) -> String {
         }
         Module::Extension { filename } => json!({"kind": "extension", "filename": filename}).to_string(),
         Module::Missing => json!({"kind": "missing"}).to_string(),
+    }
+}
+
+/// A pytest run's progress across restarts: what it collected, each test's result by index, and
+/// how it ended.
+#[derive(Default)]
+struct Tests {
+    collected: Vec<String>,
+    results: BTreeMap<usize, TestResult>,
+    done: Option<(Option<i32>, String, Option<String>)>,
+}
+
+impl Tests {
+    /// The request for the next instance: the tests already reported (or stopped) are deselected.
+    fn request(&self, run: &super::TestRun, base: &str) -> String {
+        let mut value: Value = serde_json::from_str(base).unwrap_or(Value::Null);
+        let next = self.results.keys().next_back().map_or(0, |k| k + 1);
+        let deselect: Vec<&String> = self.results.values().map(|r| &r.nodeid).collect();
+        value["pytest"] = json!({"rootdir": run.rootdir, "file": run.file, "deselect": deselect, "done": next});
+        value.to_string()
+    }
+
+    fn finish(&mut self, exit: Option<i32>, output: &str, internal: Option<String>) {
+        self.done = Some((exit, output.to_string(), internal));
+    }
+
+    /// A test the driver stopped (deadline, trap).
+    fn stopped(&mut self, index: usize, error: &Outcome) {
+        let nodeid = self.collected.get(index).cloned().unwrap_or_default();
+        let name = nodeid.rsplit("::").next().unwrap_or(&nodeid).to_string();
+        self.results.insert(
+            index,
+            TestResult {
+                nodeid,
+                name,
+                line: None,
+                outcome: TestOutcome::Stopped,
+                report: format!("{error:?}"),
+                duration_us: 0,
+                exercised: Vec::new(),
+            },
+        );
+    }
+
+    fn problem(&self) -> Option<String> {
+        match &self.done {
+            // 0: all passed, 1: some failed, 5: nothing collected.
+            Some((Some(0 | 1 | 5), _, None)) => None,
+            Some((exit, output, internal)) => Some(match internal {
+                Some(why) => format!("pytest could not run: {why}"),
+                None => format!("pytest ended with status {exit:?}: {}", output.trim()),
+            }),
+            None if self.results.is_empty() => Some("pytest did not finish".into()),
+            None => None,
+        }
     }
 }

@@ -17,7 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use crate::base::Cancel;
-pub use crate::evidence::{Class, ExceptionInfo, Outcome, Ran, Shown};
+pub use crate::evidence::{Class, ExceptionInfo, Outcome, Ran, Shown, TestOutcome, TestResult};
 pub use engine::{DEFAULT_MEMORY_BUDGET, SCRATCH_BYTES, Sandbox};
 
 /// Limits for one run. Every one is set: wasmtime's own defaults are unlimited.
@@ -93,6 +93,18 @@ pub struct Program {
     /// those whose qualified names are not in this list ([`Report::found`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discover: Option<Vec<String>>,
+    /// Instead of the file's statements and groups: the user's tests in `file`, run by pytest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pytest: Option<TestRun>,
+}
+
+/// A pytest run over one test file of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TestRun {
+    /// The project's root (pytest's rootdir: its configuration applies).
+    pub rootdir: String,
+    /// The test file's absolute path.
+    pub file: String,
 }
 
 /// A docstring with examples that the file's text does not show (set at run time), as doctest's
@@ -134,6 +146,10 @@ pub struct Report {
     pub imports: Vec<Import>,
     /// What `Program::discover` found.
     pub found: Vec<FoundDocstring>,
+    /// What `Program::pytest` ran, in order.
+    pub tests: Vec<TestResult>,
+    /// Why the pytest run did not report its tests (it could not start, collect, ...), if so.
+    pub tests_problem: Option<String>,
 }
 
 /// A module the guest imported from the host, and a digest of what it got: the run's result holds

@@ -26,6 +26,10 @@ pub const WORLD_WIT: &str = include_str!("runner/world.wit");
 pub const APP_PY: &str = include_str!("runner/app.py");
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 pub const WASMTIME_VERSION: &str = "48.0.8";
+/// pytest and what it imports, bundled into the runtime (pure Python) to run the user's own tests;
+/// pinned, installed with `--no-deps`.
+pub const PYTEST_PACKAGES: &[&str] =
+    &["pytest==8.4.2", "pluggy==1.6.0", "iniconfig==2.1.0", "packaging==25.0", "pygments==2.19.2"];
 
 /// The runtime's identity: changes whenever the runner, the builder or the engine changes.
 pub fn runner_hash() -> String {
@@ -35,6 +39,10 @@ pub fn runner_hash() -> String {
     h.update(APP_PY.as_bytes());
     h.update([0]);
     h.update(COMPONENTIZE_PY_VERSION.as_bytes());
+    for package in PYTEST_PACKAGES {
+        h.update([0]);
+        h.update(package.as_bytes());
+    }
     hex(&h.finalize())[..16].to_string()
 }
 
@@ -78,8 +86,9 @@ pub fn ensure(engine: &Engine, cache: &Path, status: &mut dyn FnMut(&str)) -> Re
     let component = dir.join("runner.wasm");
     if !component.is_file() {
         let builder = componentize_py(cache, status)?;
+        let site = pytest_site(cache, status)?;
         status(&format!("building the sandbox runtime (CPython WASI component) in {}", dir.display()));
-        build_component(&builder, &dir, &component)?;
+        build_component(&builder, &site, &dir, &component)?;
     }
     prune_other_runtimes(&dir);
     status("precompiling the sandbox runtime for this machine (once)");
@@ -135,7 +144,43 @@ fn componentize_py(cache: &Path, status: &mut dyn FnMut(&str)) -> Result<PathBuf
     Ok(exe)
 }
 
-fn build_component(builder: &Path, dir: &Path, out: &Path) -> Result<()> {
+/// The pinned pytest packages in a directory of their own in the cache (`pip install --target`,
+/// no dependencies resolved: every one is pinned here).
+fn pytest_site(cache: &Path, status: &mut dyn FnMut(&str)) -> Result<PathBuf> {
+    let mut h = Sha256::new();
+    for package in PYTEST_PACKAGES {
+        h.update(package.as_bytes());
+        h.update([0]);
+    }
+    let site = cache.join("tools").join(format!("pytest-site-{}", &hex(&h.finalize())[..12]));
+    if site.join(".installed").is_file() {
+        return Ok(site);
+    }
+    status(&format!("installing {} from PyPI into {}", PYTEST_PACKAGES.join(" "), site.display()));
+    let tmp = tempfile::Builder::new()
+        .prefix("pytest-site-")
+        .tempdir_in(cache.join("tools"))
+        .or_else(|_| {
+            fs::create_dir_all(cache.join("tools"))?;
+            tempfile::Builder::new().prefix("pytest-site-").tempdir_in(cache.join("tools"))
+        })
+        .context("creating a directory for pytest")?;
+    let python = std::env::var_os("PLUMB_PYTHON").unwrap_or_else(|| "python3".into());
+    run(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--no-compile"])
+            .arg("--target")
+            .arg(tmp.path())
+            .args(PYTEST_PACKAGES),
+        "installing pytest with pip",
+    )?;
+    fs::write(tmp.path().join(".installed"), "")?;
+    let _ = fs::remove_dir_all(&site);
+    fs::rename(tmp.keep(), &site).with_context(|| format!("moving pytest to {}", site.display()))?;
+    Ok(site)
+}
+
+fn build_component(builder: &Path, site: &Path, dir: &Path, out: &Path) -> Result<()> {
     let work = tempfile::Builder::new().prefix("build-").tempdir_in(dir).context("creating a build directory")?;
     let src = work.path();
     fs::create_dir_all(src.join("wit"))?;
@@ -147,7 +192,10 @@ fn build_component(builder: &Path, dir: &Path, out: &Path) -> Result<()> {
             .current_dir(src)
             .env_remove("VIRTUAL_ENV")
             .env_remove("PYTHONPATH")
-            .args(["-q", "-d", "wit", "-w", "runner", "componentize", "-p", ".", "app", "-o"])
+            .args(["-q", "-d", "wit", "-w", "runner", "componentize", "-p", "."])
+            .arg("-p")
+            .arg(site)
+            .args(["app", "-o"])
             .arg(&tmp_out),
         "building the runner with componentize-py",
     )?;

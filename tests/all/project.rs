@@ -142,3 +142,143 @@ fn a_file_outside_any_package_still_imports_its_neighbours() {
     let r = engine.check(&loose, false, &Cancel::new(), &mut |_| {}).unwrap();
     assert_eq!(r.functions[0].verdict.status, Status::Unverified, "{:#?}", r.functions[0].verdict);
 }
+
+/// `plumb check` on the whole project: the package's functions and the project's own tests
+/// (`tests/`, a conftest.py fixture, parametrize, raises, approx, tmp_path, capsys, monkeypatch, a
+/// test class, a skipped test), run by pytest inside the sandbox; the failing test is an error on
+/// the test with pytest's report, and each test counts for the functions it called.
+#[test]
+fn the_projects_own_tests_run_in_the_sandbox_and_count_for_what_they_ran() {
+    let dir = copy_of_project();
+    let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .current_dir(dir.path())
+        .env("PLUMB_STORE", "off")
+        .env("PLUMB_MODEL", "off")
+        .args(["check", "--format", "json", "."])
+        .output()
+        .unwrap();
+    let json: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(json["errors"], serde_json::json!([]), "{json:#}");
+    let files = json["files"].as_array().unwrap();
+    let tests = files.iter().find(|f| f["path"] == "tests/test_stats.py").expect("the test file is checked");
+    let outcomes: Vec<(&str, &str)> = tests["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["nodeid"].as_str().unwrap(), t["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("tests/test_stats.py::test_mean_clamped", "passed"),
+            ("tests/test_stats.py::test_clamp[5-3]", "passed"),
+            ("tests/test_stats.py::test_clamp[-1-0]", "passed"),
+            ("tests/test_stats.py::test_clamp[2-2]", "passed"),
+            ("tests/test_stats.py::test_mean_is_approximate", "passed"),
+            ("tests/test_stats.py::test_empty_mean_raises", "passed"),
+            ("tests/test_stats.py::test_buggy_mean", "failed"),
+            ("tests/test_stats.py::test_sides_from_conftest", "passed"),
+            ("tests/test_stats.py::test_roundtrip_in_tmp_path", "passed"),
+            ("tests/test_stats.py::TestClamp::test_inside", "passed"),
+            ("tests/test_stats.py::TestClamp::test_skipped", "skipped"),
+        ],
+        "{tests:#}"
+    );
+    // The failing test: an error on the test, with both sides of the assert as pytest says them.
+    let buggy = function(tests, "test_buggy_mean");
+    assert_eq!(buggy["status"], "failing");
+    assert_eq!(kinds(buggy), ["user_test_failed"]);
+    let finding = &buggy["findings"][0];
+    assert_eq!(finding["message"], "`test_buggy_mean` failed: assert 2.0 == 3.0");
+    assert!(finding["feedback"].as_str().unwrap().contains("where 2.0 = buggy_mean([2, 4])"), "{finding:#}");
+    let clamp_test = function(tests, "test_clamp");
+    assert_eq!(
+        (clamp_test["status"].as_str(), clamp_test["evidence"]["user_tests"].as_u64()),
+        (Some("passing"), Some(3))
+    );
+    for name in ["test_sides_from_conftest", "test_roundtrip_in_tmp_path", "test_empty_mean_raises", "test_inside"] {
+        assert_eq!(function(tests, name)["status"], "passing", "{:#}", function(tests, name));
+    }
+
+    // Attribution: what each test called, recorded in the sandbox.
+    let stats = files.iter().find(|f| f["path"] == "src/shapes/stats.py").unwrap();
+    let buggy_mean = function(stats, "buggy_mean");
+    assert_eq!(buggy_mean["evidence"]["user_tests"], 1, "{buggy_mean:#}");
+    assert_eq!(kinds(buggy_mean), ["example_failed", "user_test_failed"]);
+    let hint = &buggy_mean["findings"][1];
+    assert_eq!(hint["severity"], "hint");
+    assert_eq!(
+        hint["message"],
+        "`test_buggy_mean` (tests/test_stats.py:28) ran this function and failed: assert 2.0 == 3.0"
+    );
+    // mean_clamped: test_mean_clamped, approx, raises; sides: the conftest test; roundtrip: tmp_path.
+    assert_eq!(function(stats, "mean_clamped")["evidence"]["user_tests"], 3);
+    assert_eq!(function(stats, "sides")["evidence"]["user_tests"], 1);
+    assert_eq!(function(stats, "roundtrip")["evidence"]["user_tests"], 1);
+    // clamp: its own three, test_inside, and through mean_clamped twice — not through the raising
+    // test, whose empty list never reaches clamp, nor the skipped test: what ran, not names.
+    let util = files.iter().find(|f| f["path"] == "src/shapes/util.py").unwrap();
+    let clamp = function(util, "clamp");
+    assert_eq!(clamp["evidence"]["user_tests"], 6, "{clamp:#}");
+    assert_eq!(clamp["status"], "passing");
+    assert!(clamp["findings"].as_array().unwrap().is_empty(), "{clamp:#}");
+    assert_eq!(out.status.code(), Some(1));
+    // Nothing of pytest's was written into the project.
+    for leftover in [".pytest_cache", "tests/__pycache__", "src/shapes/__pycache__"] {
+        assert!(!dir.path().join(leftover).exists(), "{leftover} written");
+    }
+
+    // Like a test runner: a summary line for `plumb check tests/`.
+    let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .current_dir(dir.path())
+        .env("PLUMB_STORE", "off")
+        .env("PLUMB_MODEL", "off")
+        .args(["check", "tests"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Ran 11 tests in the sandbox: 9 passed, 1 failed, 1 skipped, 0 not run here"), "{text}");
+    assert!(text.contains("tests/test_stats.py:28:5: error[user_test_failed]"), "{text}");
+}
+
+/// The editor's unsaved text wins for the tests too: a fix in the buffer of the module under test,
+/// and an edit in the buffer of the test file itself (pytest's assertion rewriting reads it from
+/// the host, not the disk).
+#[test]
+fn tests_see_the_editors_buffers() {
+    let dir = copy_of_project();
+    let root = dir.path().canonicalize().unwrap();
+    let engine = Engine::new(Options { store: StoreChoice::Off, no_model: true, ..Options::default() }.settings());
+    let test_path = root.join("tests/test_stats.py");
+    let stats_path = root.join("src/shapes/stats.py");
+    let check = |test_text: Option<String>, buffers: HashMap<PathBuf, String>| {
+        let mut doc = read_document(&test_path, "tests/test_stats.py").unwrap();
+        if let Some(t) = test_text {
+            doc.text = t;
+        }
+        let doc = doc.clone().at(doc.file.as_deref().unwrap(), Arc::new(buffers));
+        engine.check(&doc, false, &Cancel::new(), &mut |_| {}).unwrap()
+    };
+    let outcome = |r: &plumb::engine::FileReport, name: &str| {
+        r.tests.iter().find(|t| t.name == name).map(|t| t.outcome).unwrap_or_else(|| panic!("{name}: {:#?}", r.tests))
+    };
+    use plumb::evidence::TestOutcome;
+    let first = check(None, HashMap::new());
+    assert_eq!(outcome(&first, "test_buggy_mean"), TestOutcome::Failed, "{:?}", first.tests_problem);
+    assert!(first.depends_on.contains(&stats_path), "{:?}", first.depends_on);
+
+    // The module under test, fixed in an unsaved buffer.
+    let fixed = std::fs::read_to_string(&stats_path).unwrap().replace("(len(xs) + 1)", "len(xs)");
+    let r = check(None, HashMap::from([(stats_path.clone(), fixed)]));
+    assert_eq!(outcome(&r, "test_buggy_mean"), TestOutcome::Passed, "{:#?}", r.tests);
+
+    // The test file's own unsaved text: its assert now expects what the buggy function returns.
+    let text = std::fs::read_to_string(&test_path).unwrap().replace("== 3.0", "== 2.0");
+    let r = check(Some(text), HashMap::new());
+    assert_eq!(outcome(&r, "test_buggy_mean"), TestOutcome::Passed, "{:#?}", r.tests);
+
+    // The attribution the engine keeps: stats.py's functions, after the last run.
+    let exercised = engine.exercised_by(&test_path);
+    assert!(exercised.contains(&stats_path) && exercised.contains(&root.join("src/shapes/util.py")), "{exercised:?}");
+}

@@ -187,7 +187,7 @@ fn what_the_sandbox_lacks_is_marked_not_blamed() {
         example("threading.Thread(target=print).start()", ""),
         example("subprocess.run(['ls'])", ""),
         example("socket.create_connection(('127.0.0.1', 9))", ""),
-        example("os.getuid()", ""),
+        example("os.getppid()", ""),
         example("oct(stat.S_IMODE(os.stat('.').st_mode))", "'0o755'\n"),
     ];
     let report = run(&program(source, vec![cases]), &quick_limits());

@@ -33,6 +33,7 @@ pub(crate) fn program(source: &str, groups: Vec<Vec<Case>>) -> Program {
             .collect(),
         groups: groups.into_iter().map(|cases| Group { cases }).collect(),
         discover: None,
+        pytest: None,
     }
 }
 

@@ -1,5 +1,5 @@
--- Headless Neovim on a package: relative imports resolve, and an unsaved edit to an imported module
--- re-checks the module that imports it. Run by tests/all/nvim.rs (PLUMB_WORKDIR: a copy of
+-- Headless Neovim on a package: relative imports resolve, an unsaved edit to an imported module
+-- re-checks the module that imports it, and the project's own tests run, in both files. Run by tests/all/nvim.rs (PLUMB_WORKDIR: a copy of
 -- tests/fixtures/project).
 local h = dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "helpers.lua")
 local bin, dir = h.bin, h.dir
@@ -58,4 +58,39 @@ if not vim.wait(60000, function() return find(stats, "mean_clamped([1, 5, 10], 0
   fail("the diagnostic did not clear after the undo")
 end
 log("undo: cleared")
+
+-- 4. The project's own test file: pytest runs it in the sandbox; the failing test is an error on
+-- the test, and the function it ran gets a hint in its own file.
+local tests = open(dir .. "/tests/test_stats.py")
+if not vim.wait(90000, function() return find(tests, "`test_buggy_mean` failed: assert 2.0 == 3.0") ~= nil end, 20) then
+  local got = {}
+  for _, x in ipairs(plumb_diagnostics(tests)) do table.insert(got, x.message) end
+  fail("no diagnostic for the failing test; got: " .. table.concat(got, " | "))
+end
+local failed = find(tests, "`test_buggy_mean` failed")
+if failed.severity ~= vim.diagnostic.severity.ERROR then fail("the failing test is not an error") end
+for _, x in ipairs(plumb_diagnostics(tests)) do
+  if x.severity == vim.diagnostic.severity.ERROR and x.message ~= failed.message then fail("a false alarm: " .. x.message) end
+end
+if not vim.wait(60000, function() return find(stats, "ran this function and failed") ~= nil end, 20) then
+  fail("stats.py did not hear which test ran buggy_mean")
+end
+log("test file: 1 failing test; stats.py: " .. find(stats, "ran this function and failed").message)
+
+-- 5. Fixing the function in its unsaved buffer re-runs the test file, and the failure clears in
+-- both files.
+vim.api.nvim_set_current_buf(stats)
+local lines = vim.api.nvim_buf_get_lines(stats, 0, -1, false)
+for i, line in ipairs(lines) do
+  if line:find("(len(xs) + 1)", 1, true) then
+    vim.api.nvim_buf_set_lines(stats, i - 1, i, false, { (line:gsub("%(len%(xs%) %+ 1%)", "len(xs)")) })
+  end
+end
+if not vim.wait(90000, function() return find(tests, "`test_buggy_mean` failed") == nil end, 20) then
+  fail("the test file was not run again after the fix in stats.py")
+end
+if not vim.wait(60000, function() return find(stats, "ran this function and failed") == nil end, 20) then
+  fail("stats.py still says a test failed")
+end
+log("fix in the module: the test passes, both files clear")
 os.exit(0)

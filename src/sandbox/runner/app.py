@@ -638,6 +638,48 @@ class Runner:
                     break
         self.emit({"event": "found", "items": items})
 
+    def run_tests(self, spec):
+        """The user's own tests in one file, run by the real pytest (bundled at build time) with
+        the project's configuration; one event per test with pytest's own report and the project
+        functions it called (`sys.monitoring`), so each test is evidence on what it exercised."""
+        import pytest
+
+        sys.argv = ["pytest"]
+        sys.dont_write_bytecode = True
+        reporter = _TestReporter(self, spec.get("done", 0))
+        args = [
+            # Every plugin a native run has (projects configure their ini options and turn their
+            # warnings into errors); what they would write goes to the scratch directory.
+            # faulthandler cannot run under WASI (no fault signals): off, its setting kept known.
+            "-q", "-p", "no:pastebin", "-p", "no:faulthandler", "-o", "cache_dir=/tmp/pytest-cache",
+            "--capture=sys", "--color=no", "--code-highlight=no", "-o", "addopts=",
+            "--rootdir", spec["rootdir"],
+            # tmp_path under the run's scratch directory (pytest's own choice checks file owners,
+            # which WASI does not have).
+            "--basetemp", "/tmp/pytest",
+        ]
+        _host_rewrites()
+        for nodeid in spec.get("deselect", []):
+            args.append("--deselect=" + nodeid)
+        args.append(spec["file"])
+        cap = self.capture()
+        err = sys.stderr
+        code = None
+        # pytest names files relative to where it was invoked: the project's root, as a user runs
+        # it; the tests themselves run in the scratch directory (`pytest_sessionstart`).
+        reporter.home = os.getcwd()
+        _chdir(spec["rootdir"])
+        try:
+            code = int(pytest.main(args, plugins=[reporter]))
+        except _BaseException as error:
+            reporter.internal = "%s: %s" % (type(error).__name__, error)
+        finally:
+            reporter.stop()
+            _chdir(reporter.home)
+            self.restore()
+        self.emit({"event": "tests_done", "exit": code, "output": (cap.text() + err.text())[-4000:],
+                   "internal": reporter.internal})
+
     def run_groups(self, groups):
         for g, group in enumerate(groups):
             globs = dict(self.globals)
@@ -657,6 +699,99 @@ class Runner:
 
 _NOT_LITERAL = object()
 
+_MONITOR = 3  # a sys.monitoring tool id of plumb's own
+
+
+class _TestReporter:
+    """A pytest plugin: per test, its outcome, pytest's report and the project functions it ran."""
+
+    def __init__(self, runner, first):
+        self.runner = runner
+        self.index = first
+        self.calls = set()
+        self.reports = []
+        self.unsupported = None
+        self.internal = None
+        self.monitoring = False
+        self.home = "/"
+
+    def start(self):
+        mon = sys.monitoring
+        files = self.runner.project_files
+
+        def on_start(code, offset):
+            if code.co_filename in files:
+                self.calls.add((code.co_filename, code.co_qualname))
+                return None
+            return mon.DISABLE
+
+        try:
+            mon.use_tool_id(_MONITOR, "plumb")
+            mon.register_callback(_MONITOR, mon.events.PY_START, on_start)
+            mon.set_events(_MONITOR, mon.events.PY_START)
+            self.monitoring = True
+        except _BaseException:
+            self.monitoring = False
+
+    def stop(self):
+        if self.monitoring:
+            try:
+                sys.monitoring.set_events(_MONITOR, 0)
+                sys.monitoring.register_callback(_MONITOR, sys.monitoring.events.PY_START, None)
+                sys.monitoring.free_tool_id(_MONITOR)
+            except _BaseException:
+                pass
+            self.monitoring = False
+
+    def pytest_addoption(self, parser):
+        for name in ("faulthandler_timeout", "faulthandler_exit_on_timeout"):
+            try:
+                parser.addini(name, "(the sandbox has no faulthandler)", default=None)
+            except _BaseException:
+                pass
+
+    def pytest_sessionstart(self, session):
+        _chdir(self.home)
+
+    def pytest_collection_finish(self, session):
+        self.runner.emit({"event": "collected", "nodeids": [item.nodeid for item in session.items]})
+        self.start()
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        self.runner.begin(-4, self.index)
+        self.calls = set()
+        self.reports = []
+        self.unsupported = None
+        self.started = _perf()
+
+    def pytest_runtest_logreport(self, report):
+        self.reports.append(report)
+
+    def pytest_runtest_makereport(self, item, call):
+        # Not a result of its own (returns None): notes what the sandbox lacked, if that is why.
+        if call.excinfo is not None and self.unsupported is None:
+            self.unsupported = _unsupported_feature(call.excinfo.value)
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        outcome = "passed"
+        text = []
+        for report in self.reports:
+            if report.failed:
+                outcome = "failed" if report.when == "call" else "error"
+                text.append(report.longreprtext)
+            elif report.skipped and outcome == "passed":
+                outcome = "skipped"
+        if outcome in ("failed", "error") and self.unsupported is not None:
+            outcome = "unsupported"
+            text.insert(0, "needs %s, which the sandbox does not have" % self.unsupported)
+        self.runner.emit({
+            "event": "test", "index": self.index, "nodeid": nodeid, "line": location[1], "name": location[2],
+            "outcome": outcome, "report": "\n".join(text)[-16000:],
+            "duration_us": int((_perf() - self.started) * 1e6),
+            "exercised": sorted([f, q] for f, q in self.calls),
+        })
+        self.index += 1
+
 
 class WitWorld(wit_world.WitWorld):
     def run(self, request: str) -> str:
@@ -667,6 +802,10 @@ class WitWorld(wit_world.WitWorld):
             _chdir(req.get("scratch") or "/")
         except _BaseException:
             pass
+        if req.get("pytest") is not None:
+            runner.run_tests(req["pytest"])
+            runner.emit({"event": "done"})
+            return "ok"
         runner.load(req)
         runner.run_groups(req.get("groups", []))
         if req.get("discover") is not None:
@@ -763,7 +902,9 @@ def _preload_stdlib():
             continue
         for info in pkgutil.walk_packages(path, name + ".", onerror=lambda _name: None):
             parts = info.name.split(".")
-            if any(p in ("test", "tests", "idle_test") or p.startswith("_") for p in parts[1:]):
+            # Private submodules too (`unittest._log`, `importlib.metadata._adapters`: imported
+            # lazily by the package); never a `__main__`, which runs a program.
+            if any(p in ("test", "tests", "idle_test") or p.startswith("__") for p in parts[1:]):
                 continue
             load(info.name)
     # Every codec, looked up by name at run time (`'x'.encode('idna')`).
@@ -823,6 +964,64 @@ def _stat_modes(real):
     return patched
 
 
+# Linux's numbers for what WASI numbers its own way (there AF_INET is 1, SOCK_STREAM 6): code and
+# tests compare them with the numbers of the POSIX hosts users run on (`family == 2`).
+_POSIX_SOCKET_NUMBERS = {
+    "AF_UNSPEC": 0, "AF_UNIX": 1, "AF_INET": 2, "AF_INET6": 10,
+    "SOCK_STREAM": 1, "SOCK_DGRAM": 2, "SOCK_RAW": 3, "SOCK_RDM": 4, "SOCK_SEQPACKET": 5,
+}
+
+
+def _posix_socket_numbers(socket):
+    import _socket
+
+    families = {}
+    for name, value in _POSIX_SOCKET_NUMBERS.items():
+        if name.startswith("AF_") and hasattr(_socket, name):
+            families[value] = getattr(_socket, name)
+        setattr(_socket, name, value)
+
+    def by_family(real):
+        def call(family, *args):
+            return real(families.get(family, family), *args)
+
+        call.__name__ = real.__name__
+        call.__doc__ = real.__doc__
+        return call
+
+    for name in ("inet_pton", "inet_ntop"):
+        if hasattr(_socket, name):
+            setattr(_socket, name, by_family(getattr(_socket, name)))
+    # The module's enums (`AddressFamily`, `SocketKind`) are built from `_socket` when it runs.
+    return importlib.reload(socket)
+
+
+class _NullStream(io.TextIOBase):
+    """What is written to the null device: nothing kept."""
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        return len(text)
+
+
+def _null_log_files():
+    """WASI has no `/dev/null`: a log file there (pytest's default `log_file`, code that silences
+    a logger that way) writes nowhere, as on POSIX, instead of failing to open."""
+    import logging
+
+    devnull = os.path.abspath(os.devnull)
+    real_open = logging.FileHandler._open
+
+    def _open(self):
+        if self.baseFilename == devnull:
+            return _NullStream()
+        return real_open(self)
+
+    logging.FileHandler._open = _open
+
+
 def _install_platform():
     """What WASI lacks and code calls: given here so that such code fails as `_Unsupported` (not
     judged) rather than as the program's own error, or works as on a POSIX host (permission bits)."""
@@ -836,13 +1035,28 @@ def _install_platform():
             if hasattr(module, name):
                 setattr(module, name, _unsupported("threads", "starting a thread"))
     subprocess.Popen.__init__ = _unsupported("processes", "starting a process")
+    socket = _posix_socket_numbers(socket)
+    _null_log_files()
     socket.socket.__init__ = _unsupported("the network", "opening a socket")
     for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "create_connection",
                  "create_server", "socketpair"):
         if hasattr(socket, name):
             setattr(socket, name, _unsupported("the network", "socket." + name))
+    # The identity of a user's own process (pytest's tmp_path names its directory after it).
+    for name in ("getuid", "geteuid", "getgid", "getegid"):
+        if not hasattr(os, name):
+            setattr(os, name, lambda: 1000)
+    if not hasattr(os, "umask"):
+        # The process's file-creation mask (pytest's cache sets it): kept, as a POSIX host does.
+        mask = [0o022]
+
+        def umask(new):
+            old, mask[0] = mask[0], new
+            return old
+
+        os.umask = umask
     for name in ("fork", "forkpty", "pipe", "pipe2", "kill", "killpg", "system", "execv", "execve", "spawnv",
-                 "getuid", "geteuid", "getgid", "getegid", "getppid", "getpgrp", "getlogin", "setsid", "wait",
+                 "getppid", "getpgrp", "getlogin", "setsid", "wait",
                  "waitpid", "chown", "lchown", "setuid", "setgid", "nice", "getloadavg", "dup2", "mkfifo"):
         if not hasattr(os, name):
             setattr(os, name, _unsupported("processes" if name in ("fork", "forkpty", "system", "execv", "execve",
@@ -853,7 +1067,69 @@ def _install_platform():
     os.fstat = _stat_modes(os.fstat)
 
 
+def _host_rewrites():
+    """pytest's assertion rewriter finds test modules and conftest files on the disk (in the order
+    of `sys.path`, as pytest's import mode set it) and reads them there or from a cached pyc. It
+    gets the host's text of the same file instead (the editor's unsaved buffer), recorded like
+    every import, and never a pyc of the user's."""
+    from _pytest.assertion import rewrite
+
+    if getattr(rewrite, "_plumb_hosted", False):
+        return
+    texts = {}
+    find_on_disk = rewrite.AssertionRewritingHook.find_spec
+    rewrite_from_disk = rewrite._rewrite_test
+
+    def find_spec(self, name, path=None, target=None):
+        spec = find_on_disk(self, name, path, target)
+        if spec is not None and spec.origin:
+            try:
+                answer = _loads(_FINDER.find(name))
+            except _BaseException:
+                answer = {}
+            origin = answer.get("origin") or ""
+            if answer.get("kind") == "source" and os.path.normpath(origin) == os.path.normpath(spec.origin):
+                source = answer["source"]
+                texts[os.path.normpath(spec.origin)] = source
+                linecache.cache[spec.origin] = (len(source), None, source.splitlines(True), spec.origin)
+        return spec
+
+    def rewrite_test(fn, config):
+        source = texts.get(os.path.normpath(str(fn)))
+        if source is None:
+            return rewrite_from_disk(fn, config)
+        strfn = str(fn)
+        data = source.encode("utf-8")
+        tree = ast.parse(data, filename=strfn)
+        rewrite.rewrite_asserts(tree, data, strfn, config)
+        return os.stat(fn), compile(tree, strfn, "exec", dont_inherit=True)
+
+    rewrite.AssertionRewritingHook.find_spec = find_spec
+    rewrite._rewrite_test = rewrite_test
+    rewrite._read_pyc = lambda *args, **kwargs: None
+    rewrite._plumb_hosted = True
+
+
+def _preload_pytest():
+    """pytest and its plugins, bundled from the build's `-p` path (`runtime.rs`), imported now so
+    that the snapshot holds them. Absent, the user's tests are simply not run."""
+    import importlib
+    import pkgutil
+
+    for top in ("pytest", "_pytest", "pluggy", "iniconfig", "packaging"):
+        try:
+            module = importlib.import_module(top)
+        except BaseException:  # noqa: BLE001
+            continue
+        for info in pkgutil.walk_packages(getattr(module, "__path__", []), top + ".", onerror=lambda _name: None):
+            try:
+                importlib.import_module(info.name)
+            except BaseException:  # noqa: BLE001 - optional parts (pytester's extras) may not import
+                pass
+
+
 _preload_stdlib()
+_preload_pytest()
 _install_platform()
 _warm_up()
 # Everything alive now is part of the snapshot every run starts from. Freezing it keeps the cyclic
