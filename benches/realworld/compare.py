@@ -9,6 +9,7 @@ as pytest names it (`package.module.Class.method`).
 
     python3 benches/realworld/compare.py --plumb target/release/plumb --python PY [--only a,b] [--json out.json]
     python3 benches/realworld/compare.py --tests ...   (the same, for the library's own test suite)
+    python3 benches/realworld/compare.py --whole ...   (time only: the package and its tests at once)
 
 PY must have pytest installed. Prints one table row per library and, with --json, writes every
 item's comparison. Nothing of a library runs on the host except under native pytest.
@@ -26,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -38,11 +40,14 @@ def fetch(lib, python, cache):
     sdists.mkdir(parents=True, exist_ok=True)
     path = sdists / lib["sdist"]
     if not path.is_file():
-        subprocess.run(
-            [python, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             "--disable-pip-version-check", "-d", str(sdists), "%s==%s" % (lib["name"], lib["version"])],
-            check=True,
-        )
+        # Downloaded beside the others, then moved into place: runs in parallel never see half a file.
+        with tempfile.TemporaryDirectory(dir=sdists) as tmp:
+            subprocess.run(
+                [python, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+                 "--disable-pip-version-check", "-d", tmp, "%s==%s" % (lib["name"], lib["version"])],
+                check=True,
+            )
+            os.replace(Path(tmp) / lib["sdist"], path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != lib["sha256"]:
         raise SystemExit("%s: sha256 %s, expected %s" % (path, digest, lib["sha256"]))
@@ -50,14 +55,12 @@ def fetch(lib, python, cache):
 
 
 def unpack(sdist, work):
-    work.mkdir(parents=True, exist_ok=True)
+    """A fresh copy of the sdist in `work`, a directory private to this run (runs in parallel, as the
+    test suite's are, never share a tree)."""
     with tarfile.open(sdist) as tar:
         top = tar.getnames()[0].split("/")[0]
-        target = work / top
-        if target.exists():
-            shutil.rmtree(target)
         tar.extractall(work, filter="data")
-    return target
+    return work / top
 
 
 def junit_outcomes(junit):
@@ -211,6 +214,33 @@ def compare(native, plumbed):
     return rows
 
 
+def timed(command, root, env=None):
+    started = time.perf_counter()
+    subprocess.run(command, cwd=root, env=env, capture_output=True)
+    return time.perf_counter() - started
+
+
+def whole(args, libraries, only, cache, work):
+    """The whole-package check, as a user runs it: plumb once on the package and its tests, against
+    native pytest's two runs (docstrings, then the suite), in the same session."""
+    print("%-16s %9s %9s %9s %6s" % ("library", "doctest_s", "pytest_s", "plumb_s", "ratio"))
+    env = dict(os.environ, PLUMB_MODEL="off", PLUMB_STORE="off")
+    for lib in libraries:
+        if only and lib["name"] not in only:
+            continue
+        root = unpack(fetch(lib, args.python, cache), work)
+        package, tests = lib["package"], lib["tests"]
+        doctest_s = timed([args.python, "-m", "pytest", "--doctest-modules", package, "-p", "no:python", "-q",
+                           "-p", "no:cacheprovider"] + lib.get("native_args", []), root)
+        pytest_s = timed([args.python, "-m", "pytest", tests, "-q", "-p", "no:cacheprovider", "-o", "addopts="],
+                         root)
+        paths = [package] if tests.startswith(package.rstrip("/") + "/") else [package, tests]
+        plumb_s = timed([args.plumb, "check", "-q", "--format", "json"] + paths, root, env)
+        print("%-16s %9.2f %9.2f %9.2f %6.2f" % (lib["name"], doctest_s, pytest_s, plumb_s,
+                                                 plumb_s / max(doctest_s + pytest_s, 1e-9)))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--plumb", required=True)
@@ -219,18 +249,32 @@ def main():
     ap.add_argument("--cache", default=os.path.expanduser("~/.cache/plumb/realworld"))
     ap.add_argument("--json", help="write every item's comparison here")
     ap.add_argument("--tests", action="store_true", help="compare the libraries' own test suites")
+    ap.add_argument("--whole", action="store_true",
+                    help="time `plumb check PACKAGE TESTS` against native `pytest --doctest-modules "
+                         "PACKAGE` + `pytest TESTS`")
     args = ap.parse_args()
     args.plumb = os.path.abspath(args.plumb)
     libraries = json.loads((HERE / "libraries.json").read_text())
     only = {n for n in args.only.split(",") if n}
     cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="work-", dir=cache))
+    try:
+        if args.whole:
+            return whole(args, libraries, only, cache, work)
+        return run(args, libraries, only, cache, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args, libraries, only, cache, work):
     out = []
     print("%-16s %6s %6s %6s %6s %6s %7s %9s %9s %6s" % (
         "library", "items", "judged", "agree", "false", "miss", "unres", "native_s", "plumb_s", "ratio"))
     for lib in libraries:
         if only and lib["name"] not in only:
             continue
-        root = unpack(fetch(lib, args.python, cache), cache / "work")
+        root = unpack(fetch(lib, args.python, cache), work)
         if args.tests:
             native, native_s, native_tail = native_tests(args.python, root, lib["tests"], root / "native-tests.xml")
             plumbed, plumb_s, _errors = plumb_tests(args.plumb, root, lib["tests"])
