@@ -1,31 +1,51 @@
-//! Which of the user's tests ran which project functions: from the last pytest run of each test
-//! file, as the sandbox's runner recorded the calls (never guessed from names). A run replaces
-//! what its test file said before; the faces apply it to reports with [`super::Engine::attribute`].
+//! Which of the user's tests ran which project functions: from the runs of each test file, as the
+//! sandbox's runner recorded the calls (never guessed from names). A run of a whole test file
+//! replaces what that file said before, a run of some of its tests replaces what those tests said;
+//! the faces apply it to reports with [`super::Engine::attribute`]. Each entry keeps the key of the
+//! function's text the test ran, so that an edit to the function shows which tests are stale.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::evidence::{Exercise, TestResult};
+use crate::syntax::FunctionKey;
 
-/// A function (its file and qualified name) and a test that ran it.
-type Ran = (PathBuf, String, Exercise);
+/// A function (its file and qualified name, and the key of its text when the test ran it), the
+/// test (its node id) and what the test did.
+#[derive(Clone)]
+struct Ran {
+    file: PathBuf,
+    qualified: String,
+    key: Option<FunctionKey>,
+    nodeid: String,
+    exercise: Exercise,
+}
 
 #[derive(Default)]
 pub(super) struct Attribution {
-    /// Per test file, what its last run's tests ran.
+    /// Per test file, what its tests ran.
     by_test_file: Mutex<HashMap<PathBuf, Vec<Ran>>>,
+}
+
+/// The tests of one test file that ran a function as it no longer is.
+pub(super) struct Stale {
+    pub(super) test_file: PathBuf,
+    pub(super) nodeids: Vec<String>,
 }
 
 impl Attribution {
     /// What one run of `test_file` (shown to the user as `shown`) recorded; `absolute` turns a
-    /// file as the sandbox named it into its path.
+    /// file as the sandbox named it into its path, `key_of` gives the key of a function's text as
+    /// the run saw it. With `partial`, only the tests that ran are replaced (a run of some tests).
     pub(super) fn record(
         &self,
         test_file: &Path,
         shown: &str,
         tests: &[TestResult],
+        partial: bool,
         absolute: &dyn Fn(&str) -> PathBuf,
+        key_of: &mut dyn FnMut(&Path, &str) -> Option<FunctionKey>,
     ) {
         let mut entries = Vec::new();
         for test in tests {
@@ -39,11 +59,26 @@ impl Attribution {
             for (file, qualified) in &test.exercised {
                 let file = canonical(&absolute(file));
                 if file != test_file {
-                    entries.push((file, qualified.clone(), exercise.clone()));
+                    let key = key_of(&file, qualified);
+                    entries.push(Ran {
+                        file,
+                        qualified: qualified.clone(),
+                        key,
+                        nodeid: test.nodeid.clone(),
+                        exercise: exercise.clone(),
+                    });
                 }
             }
         }
-        lock(&self.by_test_file).insert(test_file.to_path_buf(), entries);
+        let mut map = lock(&self.by_test_file);
+        let slot = map.entry(test_file.to_path_buf()).or_default();
+        if partial {
+            let ran: std::collections::HashSet<&str> = tests.iter().map(|t| t.nodeid.as_str()).collect();
+            slot.retain(|r| !ran.contains(r.nodeid.as_str()));
+            slot.extend(entries);
+        } else {
+            *slot = entries;
+        }
     }
 
     /// The tests that ran `qualified` in `file`, across every test file run so far.
@@ -54,15 +89,38 @@ impl Attribution {
         keys.sort();
         keys.iter()
             .flat_map(|k| &map[*k])
-            .filter(|(f, q, _)| *f == file && q == qualified)
-            .map(|(_, _, e)| e.clone())
+            .filter(|r| r.file == file && r.qualified == qualified)
+            .map(|r| r.exercise.clone())
             .collect()
     }
 
-    /// The files whose functions the last run of `test_file` exercised.
+    /// The tests, by test file, that ran a function of `file` whose text is no longer what they
+    /// ran: `current` gives each function's key now (`None`: the function is gone).
+    pub(super) fn stale(&self, file: &Path, current: &dyn Fn(&str) -> Option<FunctionKey>) -> Vec<Stale> {
+        let file = canonical(file);
+        let map = lock(&self.by_test_file);
+        let mut stale: BTreeMap<&PathBuf, Vec<String>> = BTreeMap::new();
+        for (test_file, entries) in map.iter() {
+            for r in entries.iter().filter(|r| r.file == file) {
+                if r.key.is_some() && current(&r.qualified) != r.key {
+                    stale.entry(test_file).or_default().push(r.nodeid.clone());
+                }
+            }
+        }
+        stale
+            .into_iter()
+            .map(|(test_file, mut nodeids)| {
+                nodeids.sort();
+                nodeids.dedup();
+                Stale { test_file: test_file.clone(), nodeids }
+            })
+            .collect()
+    }
+
+    /// The files whose functions the last runs of `test_file` exercised.
     pub(super) fn exercised_by(&self, test_file: &Path) -> Vec<PathBuf> {
         let map = lock(&self.by_test_file);
-        let mut files: Vec<PathBuf> = map.get(test_file).into_iter().flatten().map(|(f, _, _)| f.clone()).collect();
+        let mut files: Vec<PathBuf> = map.get(test_file).into_iter().flatten().map(|r| r.file.clone()).collect();
         files.sort();
         files.dedup();
         files

@@ -54,9 +54,11 @@ impl Context {
             origin: file.display().to_string(),
             host: Host { modules: Some(Arc::clone(&modules) as Arc<dyn Modules>), read_only },
             flags: project.pytest.doctest_optionflags.clone(),
-            tests: project
-                .is_test_file(file)
-                .then(|| TestRun { rootdir: project.root.display().to_string(), file: file.display().to_string() }),
+            tests: project.is_test_file(file).then(|| TestRun {
+                rootdir: project.root.display().to_string(),
+                file: file.display().to_string(),
+                select: Vec::new(),
+            }),
             modules: Some(modules),
         }
     }
@@ -83,6 +85,18 @@ impl Context {
             Some(cwd) => cwd.join(shown),
             None => PathBuf::from(shown),
         }
+    }
+
+    /// The keys of a project file's functions, by qualified name, as its runs see the file now
+    /// (the document itself, an open buffer, else the disk).
+    pub(super) fn function_keys(&self, path: &Path) -> HashMap<String, crate::syntax::FunctionKey> {
+        let text = match &self.modules {
+            Some(m) if path == m.own.0 => Some(m.own.1.clone()),
+            Some(m) => m.buffers.get(path).cloned().or_else(|| std::fs::read_to_string(path).ok()),
+            None => None,
+        };
+        let Some(text) = text else { return HashMap::new() };
+        crate::syntax::parse(&text).functions.into_iter().map(|f| (f.qualified_name, f.key)).collect()
     }
 
     /// The files (absolute paths) an import recorded by a run came from.

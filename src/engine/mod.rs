@@ -248,6 +248,55 @@ impl Engine {
         }
     }
 
+    /// Runs again, before a source file's report is published, the user's tests that ran one of
+    /// its functions as it no longer is (an edit since their run): only those tests, by node id,
+    /// so that the report shows what the tests say of the function as it is now. Returns how many
+    /// tests ran. The editor's face calls it; a CLI run never has stale tests.
+    pub fn refresh_tests(&self, doc: &Document, report: &FileReport, cancel: &Cancel) -> usize {
+        let Some(file) = report.file.as_deref().filter(|_| !report.test_file) else { return 0 };
+        let current: HashMap<&str, syntax::FunctionKey> =
+            report.functions.iter().map(|f| (f.function.qualified_name.as_str(), f.function.key)).collect();
+        let stale = self.attribution.stale(file, &|q| current.get(q).copied());
+        if stale.is_empty() {
+            return 0;
+        }
+        let Ok(sandbox) = self.sandbox(&mut |_| {}) else { return 0 };
+        let settings = self.settings();
+        let run = Run {
+            sandbox: &sandbox,
+            cache: &self.cache,
+            settings: &settings,
+            coder: None,
+            attribution: &self.attribution,
+        };
+        let mut ran = 0;
+        for s in stale {
+            if cancel.is_cancelled() {
+                break;
+            }
+            // The test file as the editor has it (an open buffer), else as it is on disk.
+            let text = doc.buffers.get(&s.test_file).cloned().or_else(|| std::fs::read_to_string(&s.test_file).ok());
+            let Some(text) = text else { continue };
+            let mut buffers = (*doc.buffers).clone();
+            buffers.insert(file.to_path_buf(), doc.text.clone());
+            let test_doc = Document {
+                path: s.test_file.display().to_string(),
+                text,
+                lossy: false,
+                file: Some(s.test_file.clone()),
+                buffers: Arc::new(buffers),
+            };
+            let context = context::Context::of(&test_doc);
+            let Some(mut tests) = context.tests.clone() else { continue };
+            tests.select = s.nodeids;
+            let parsed = syntax::parse(&test_doc.text);
+            let base =
+                plan::base_program(&test_doc.path, &test_doc.text, &parsed, &context.module_name, &context.origin);
+            ran += run_tests(&run, &test_doc, &context, &base, &tests, cancel).tests.len();
+        }
+        ran
+    }
+
     /// The files (canonical) whose functions the last run of this test file's tests called.
     pub fn exercised_by(&self, test_file: &std::path::Path) -> Vec<PathBuf> {
         self.attribution.exercised_by(&attribution::canonical(test_file))
@@ -343,7 +392,7 @@ fn check_with(
     cancel: &Cancel,
     events: &mut dyn FnMut(Event<'_>),
 ) -> FileReport {
-    let Run { sandbox, cache, settings, coder, attribution } = *run;
+    let Run { sandbox, cache, settings, coder, attribution: _ } = *run;
     let started = Instant::now();
     let text = doc.text.as_str();
     let mut parsed = syntax::parse(text);
@@ -449,18 +498,12 @@ fn check_with(
     imported.extend(model_report.imports.iter().cloned());
     let mut tests_problem = None;
     let mut tests = Vec::new();
-    if let Some(run) = &context.tests
+    if let Some(tests_run) = &context.tests
         && evidence.iter().any(Option::is_some)
     {
-        let program = crate::sandbox::Program { chunks: Vec::new(), pytest: Some(run.clone()), ..base.clone() };
-        let limits = Limits { run_deadline: settings.limits.run_deadline.max(TESTS_DEADLINE), ..settings.limits };
-        let report = sandbox.run_with(&program, &context.host, &limits, cancel);
+        let report = run_tests(run, doc, &context, &base, tests_run, cancel);
         imported.extend(report.imports.iter().cloned());
         tests_problem = report.tests_problem;
-        if let Some(file) = doc.file.as_ref().filter(|_| !cancel.is_cancelled()) {
-            let absolute = |shown: &str| context.absolute(shown);
-            attribution.record(&attribution::canonical(file), &doc.path, &report.tests, &absolute);
-        }
         tests = report.tests.clone();
         plan::fill_tests(&parsed.functions, report.tests, &mut evidence);
     }
@@ -535,6 +578,39 @@ fn check_with(
             format!("the file could not be parsed within {} s; it was not analysed", syntax::PARSE_BUDGET.as_secs())
         }),
     }
+}
+
+/// Runs a test file's tests (all, or those `tests` selects) with pytest in the sandbox and records
+/// which project functions each ran (unless cancelled).
+fn run_tests(
+    run: &Run<'_>,
+    doc: &Document,
+    context: &context::Context,
+    base: &crate::sandbox::Program,
+    tests: &crate::sandbox::TestRun,
+    cancel: &Cancel,
+) -> Report {
+    let settings = run.settings;
+    let program = crate::sandbox::Program { chunks: Vec::new(), pytest: Some(tests.clone()), ..base.clone() };
+    let limits = Limits { run_deadline: settings.limits.run_deadline.max(TESTS_DEADLINE), ..settings.limits };
+    let report = run.sandbox.run_with(&program, &context.host, &limits, cancel);
+    if let Some(file) = doc.file.as_ref().filter(|_| !cancel.is_cancelled()) {
+        let absolute = |shown: &str| context.absolute(shown);
+        let mut keys: HashMap<PathBuf, HashMap<String, syntax::FunctionKey>> = HashMap::new();
+        let mut key_of = |path: &std::path::Path, qualified: &str| {
+            keys.entry(path.to_path_buf()).or_insert_with(|| context.function_keys(path)).get(qualified).copied()
+        };
+        let partial = !tests.select.is_empty();
+        run.attribution.record(
+            &attribution::canonical(file),
+            &doc.path,
+            &report.tests,
+            partial,
+            &absolute,
+            &mut key_of,
+        );
+    }
+    report
 }
 
 /// Each import once (the first digest seen; every run of one check sees the same files).

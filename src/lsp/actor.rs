@@ -415,6 +415,9 @@ fn start_workers(engine: Arc<Engine>, out: UnboundedSender<Out>, tx: mpsc::Sende
                 };
                 let result = match engine.check(&job.doc, job.ask_model, &job.cancel, &mut events) {
                     Ok(mut result) => {
+                        // Tests that ran an edited function run again (only those), then every
+                        // test's word on each function joins its verdict.
+                        engine.refresh_tests(&job.doc, &result, &job.cancel);
                         engine.attribute(&mut result);
                         result
                     }

@@ -893,7 +893,9 @@ impl Tests {
         let mut value: Value = serde_json::from_str(base).unwrap_or(Value::Null);
         let next = self.results.keys().next_back().map_or(0, |k| k + 1);
         let deselect: Vec<&String> = self.results.values().map(|r| &r.nodeid).collect();
-        value["pytest"] = json!({"rootdir": run.rootdir, "file": run.file, "deselect": deselect, "done": next});
+        value["pytest"] = json!({
+            "rootdir": run.rootdir, "file": run.file, "select": run.select, "deselect": deselect, "done": next,
+        });
         value.to_string()
     }
 

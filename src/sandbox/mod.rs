@@ -105,6 +105,9 @@ pub struct TestRun {
     pub rootdir: String,
     /// The test file's absolute path.
     pub file: String,
+    /// Only these tests of the file (pytest node ids, relative to `rootdir`); all when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub select: Vec<String>,
 }
 
 /// A docstring with examples that the file's text does not show (set at run time), as doctest's

@@ -24,6 +24,8 @@ use super::engine::engine_config;
 
 pub const WORLD_WIT: &str = include_str!("runner/world.wit");
 pub const APP_PY: &str = include_str!("runner/app.py");
+/// A small pytest suite the build runs so that the snapshot has pytest warm (`_warm_up_tests`).
+const WARM_TESTS: &str = include_str!("runner/warm_test.py");
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 pub const WASMTIME_VERSION: &str = "48.0.8";
 /// pytest and what it imports, bundled into the runtime (pure Python) to run the user's own tests;
@@ -37,6 +39,7 @@ pub fn runner_hash() -> String {
     h.update(WORLD_WIT.as_bytes());
     h.update([0]);
     h.update(APP_PY.as_bytes());
+    h.update(WARM_TESTS.as_bytes());
     h.update([0]);
     h.update(COMPONENTIZE_PY_VERSION.as_bytes());
     for package in PYTEST_PACKAGES {
@@ -186,6 +189,8 @@ fn build_component(builder: &Path, site: &Path, dir: &Path, out: &Path) -> Resul
     fs::create_dir_all(src.join("wit"))?;
     fs::write(src.join("wit").join("world.wit"), WORLD_WIT)?;
     fs::write(src.join("app.py"), APP_PY)?;
+    fs::create_dir_all(src.join("plumb_warm"))?;
+    fs::write(src.join("plumb_warm").join("test_warm.py"), WARM_TESTS)?;
     let tmp_out = src.join("runner.wasm");
     run(
         Command::new(builder)

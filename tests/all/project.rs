@@ -282,3 +282,56 @@ fn tests_see_the_editors_buffers() {
     let exercised = engine.exercised_by(&test_path);
     assert!(exercised.contains(&stats_path) && exercised.contains(&root.join("src/shapes/util.py")), "{exercised:?}");
 }
+
+/// The editor's path after an edit: the tests that ran a function run again when its text
+/// changes, only those, and the function's report shows what they say of it now.
+#[test]
+fn tests_that_ran_an_edited_function_run_again_alone() {
+    let dir = copy_of_project();
+    let root = dir.path().canonicalize().unwrap();
+    let engine = Engine::new(Options { store: StoreChoice::Off, no_model: true, ..Options::default() }.settings());
+    let test_path = root.join("tests/test_stats.py");
+    let stats_path = root.join("src/shapes/stats.py");
+    let no_buffers = Arc::new(HashMap::new());
+    let test_doc = read_document(&test_path, "tests/test_stats.py").unwrap().at(&test_path, Arc::clone(&no_buffers));
+    engine.check(&test_doc, false, &Cancel::new(), &mut |_| {}).unwrap();
+
+    let failed_test_hint = |r: &plumb::engine::FileReport, name: &str| {
+        let f = r.functions.iter().find(|f| f.function.name == name).unwrap();
+        let hint = f.verdict.findings.iter().find(|x| x.kind == FindingKind::UserTestFailed).map(|x| x.message.clone());
+        (f.verdict.evidence.user_tests, hint)
+    };
+    let check_stats = |text: String| {
+        let mut doc =
+            read_document(&stats_path, "src/shapes/stats.py").unwrap().at(&stats_path, Arc::clone(&no_buffers));
+        doc.text = text;
+        let mut report = engine.check(&doc, false, &Cancel::new(), &mut |_| {}).unwrap();
+        let ran = engine.refresh_tests(&doc, &report, &Cancel::new());
+        engine.attribute(&mut report);
+        (ran, report)
+    };
+    // As on disk: nothing is stale, the failing test is a hint on buggy_mean.
+    let on_disk = std::fs::read_to_string(&stats_path).unwrap();
+    let (ran, report) = check_stats(on_disk.clone());
+    assert_eq!(ran, 0);
+    let (count, hint) = failed_test_hint(&report, "buggy_mean");
+    assert_eq!(count, 1);
+    assert!(hint.is_some_and(|h| h.contains("`test_buggy_mean`")), "{:#?}", report.functions);
+
+    // buggy_mean fixed in the buffer: its one test runs again, alone, and passes.
+    let fixed = on_disk.replace("(len(xs) + 1)", "len(xs)");
+    let (ran, report) = check_stats(fixed.clone());
+    assert_eq!(ran, 1, "only test_buggy_mean ran buggy_mean");
+    assert_eq!(failed_test_hint(&report, "buggy_mean"), (1, None));
+    // mean_clamped's tests were not stale: still there, still passing.
+    assert_eq!(failed_test_hint(&report, "mean_clamped").1, None);
+    assert!(failed_test_hint(&report, "mean_clamped").0 >= 3);
+    // The same text again: nothing left to run.
+    assert_eq!(check_stats(fixed).0, 0);
+    // Undone: the test runs again and fails again.
+    let (ran, report) = check_stats(on_disk);
+    assert_eq!(ran, 1);
+    assert!(failed_test_hint(&report, "buggy_mean").1.is_some());
+    // The attribution of the rest of the file's tests is untouched.
+    assert!(engine.exercised_by(&test_path).contains(&root.join("src/shapes/util.py")));
+}
