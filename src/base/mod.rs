@@ -86,3 +86,26 @@ mod tests {
         assert!(seen.is_cancelled());
     }
 }
+
+/// Directories never worth descending into, beyond hidden and git-ignored ones.
+const SKIP_DIRS: &[&str] = &["__pycache__", "node_modules", "site-packages", "venv", "env"];
+
+/// The files under `dir` as the user's tools see them: hidden and git-ignored ones (and
+/// environments, caches) left out.
+pub fn walk(dir: &Path) -> ignore::Walk {
+    ignore::WalkBuilder::new(dir)
+        .hidden(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .require_git(false)
+        .filter_entry(|e| {
+            !(e.file_type().is_some_and(|t| t.is_dir())
+                && e.file_name().to_str().is_some_and(|n| SKIP_DIRS.contains(&n)))
+        })
+        .build()
+}
+
+/// A Python source file, by its name.
+pub fn is_python(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "py")
+}

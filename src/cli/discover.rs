@@ -1,11 +1,8 @@
 //! Which files `plumb check` looks at.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::InputProblem;
-
-/// Directories never worth descending into, beyond hidden and git-ignored ones.
-const SKIP_DIRS: &[&str] = &["__pycache__", "node_modules", "site-packages", "venv", "env"];
 
 /// Python files under the given paths, in a stable order, each with the name shown to the user.
 /// A file named explicitly is checked whatever its extension; directories give their `*.py` files.
@@ -18,19 +15,9 @@ pub(super) fn python_files(paths: &[PathBuf]) -> (Vec<(PathBuf, String)>, Vec<In
             files.push((path.clone(), shown));
         } else if path.is_dir() {
             let before = files.len();
-            let walker = ignore::WalkBuilder::new(path)
-                .hidden(true)
-                .git_ignore(true)
-                .git_exclude(true)
-                .require_git(false)
-                .filter_entry(|e| {
-                    !(e.file_type().is_some_and(|t| t.is_dir())
-                        && e.file_name().to_str().is_some_and(|n| SKIP_DIRS.contains(&n)))
-                })
-                .build();
-            for entry in walker {
+            for entry in crate::base::walk(path) {
                 match entry {
-                    Ok(e) if e.file_type().is_some_and(|t| t.is_file()) && is_python(e.path()) => {
+                    Ok(e) if e.file_type().is_some_and(|t| t.is_file()) && crate::base::is_python(e.path()) => {
                         // `plumb check .` shows `src/m.py`, as ruff and pytest do, not `./src/m.py`.
                         let shown = e.path().strip_prefix(".").unwrap_or(e.path());
                         files.push((e.path().to_path_buf(), shown.to_string_lossy().into_owned()));
@@ -57,8 +44,4 @@ pub(super) fn python_files(paths: &[PathBuf]) -> (Vec<(PathBuf, String)>, Vec<In
     files.sort();
     files.dedup();
     (files, problems)
-}
-
-fn is_python(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "py")
 }

@@ -53,6 +53,8 @@ pub enum Event<'a> {
 
 /// The whole pytest run of a test file may take this long (each test has the case deadline).
 const TESTS_DEADLINE: Duration = Duration::from_secs(120);
+/// The most test files of one project the editor runs in the background.
+pub const MAX_BACKGROUND_TEST_FILES: usize = 200;
 
 /// Deadline per case for what the model proposed (candidates, generated tests, differential inputs).
 const MODEL_CASE_DEADLINE: Duration = Duration::from_millis(300);
@@ -295,6 +297,34 @@ impl Engine {
             ran += run_tests(&run, &test_doc, &context, &base, &tests, cancel).tests.len();
         }
         ran
+    }
+
+    /// The project of a file (its root) and the project's test files, as pytest would collect
+    /// them (at most [`MAX_BACKGROUND_TEST_FILES`]); `None` outside a marked project.
+    pub fn project_tests(&self, file: &std::path::Path) -> Option<(PathBuf, Vec<PathBuf>)> {
+        let project = crate::project::Project::discover(file);
+        if !project.marked || project.readable().is_empty() {
+            return None;
+        }
+        // As pytest collects without arguments: under `testpaths` (else the root), the Python
+        // files `python_files` matches.
+        let mut dirs: Vec<PathBuf> = project.pytest.testpaths.iter().map(|t| project.root.join(t)).collect();
+        dirs.retain(|d| d.starts_with(&project.root) && d.exists());
+        if dirs.is_empty() {
+            dirs.push(project.root.clone());
+        }
+        let mut files: Vec<PathBuf> = dirs
+            .iter()
+            .flat_map(|d| crate::base::walk(d))
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_some_and(|t| t.is_file()) && crate::base::is_python(e.path()))
+            .map(|e| e.into_path())
+            .filter(|p| project.is_test_file(p))
+            .take(MAX_BACKGROUND_TEST_FILES)
+            .collect();
+        files.sort();
+        files.dedup();
+        Some((project.root, files))
     }
 
     /// The files (canonical) whose functions the last run of this test file's tests called.

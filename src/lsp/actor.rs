@@ -19,6 +19,9 @@ use crate::engine::{Document, Engine, Event, FileReport, MAX_FILE_BYTES, StoreNo
 /// Checks running at once; more documents wait their turn (the sandbox also bounds its runs by
 /// its instance pool and memory budget).
 const MAX_CHECKS: usize = 4;
+/// Background test files start this long after they are found, so that the open documents' own
+/// checks (debounced less) go first.
+const BACKGROUND_DELAY: Duration = Duration::from_millis(300);
 
 pub(super) enum Msg {
     Changed(Uri),
@@ -80,7 +83,18 @@ pub(super) fn start(shared: Shared, engine: Arc<Engine>, out: UnboundedSender<Ou
         .name("plumb-actor".into())
         .spawn(move || {
             let workers = start_workers(Arc::clone(&engine), out.clone(), tx.clone());
-            Actor { shared, engine, out, workers, next_run: 0, model_error: None, ask_model: HashSet::new() }.run(rx)
+            Actor {
+                shared,
+                engine,
+                out,
+                workers,
+                next_run: 0,
+                model_error: None,
+                ask_model: HashSet::new(),
+                tested_projects: HashSet::new(),
+                background: HashMap::new(),
+            }
+            .run(rx)
         })
         .expect("spawning the analysis actor");
     handle
@@ -97,6 +111,11 @@ struct Actor {
     model_error: Option<String>,
     /// Documents whose next run asks the model (saved, or idle).
     ask_model: HashSet<Uri>,
+    /// Projects (roots) whose test files have been scheduled to run in the background.
+    tested_projects: HashSet<PathBuf>,
+    /// Test files that are not open, run from the disk so that their tests' word on the open
+    /// documents' functions is there without opening them; one at a time, after open documents.
+    background: HashMap<Uri, PathBuf>,
 }
 
 struct Running {
@@ -115,7 +134,12 @@ impl Actor {
             // Only what could start now counts: a document whose run is still going (or any
             // document, when every worker is busy) waits for that run's `Done`, not for a clock,
             // so the loop never spins.
-            let startable = |u: &Uri| running.len() < MAX_CHECKS && !running.contains_key(u);
+            let background_running = running.keys().filter(|u| self.background.contains_key(*u)).count();
+            let startable = |u: &Uri| {
+                running.len() < MAX_CHECKS
+                    && !running.contains_key(u)
+                    && (background_running == 0 || !self.background.contains_key(u))
+            };
             let mut wait = due
                 .iter()
                 .filter(|(u, _)| startable(u))
@@ -206,7 +230,14 @@ impl Actor {
                         running.remove(&uri);
                     }
                     let _ = self.out.send(Out::Finished { uri: uri.clone(), run });
+                    // A background test file's run is published only if the file was opened
+                    // since (it is then a document like the others); its evidence counts anyway.
+                    self.background.remove(&uri);
                     if !cancelled {
+                        // The first check in a project schedules its test files that are not open.
+                        for test_file in self.project_tests(&result) {
+                            due.entry(test_file).or_insert_with(|| Instant::now() + BACKGROUND_DELAY);
+                        }
                         // A test file's run says which functions its tests ran: their open
                         // documents are published again with that evidence (cached verdicts).
                         for other in self.exercised(&result) {
@@ -225,11 +256,19 @@ impl Actor {
                 .filter(|(u, t)| **t <= now && !running.contains_key(*u))
                 .map(|(u, t)| (*t, u.clone()))
                 .collect();
-            // Oldest first; the rest stay due until a worker is free.
-            ready.sort_by_key(|(t, _)| *t);
+            // Oldest first (open documents before background test files); the rest stay due
+            // until a worker is free.
+            ready.sort_by_key(|(t, u)| (self.background.contains_key(u), *t));
+            let mut background_running = running.keys().filter(|u| self.background.contains_key(*u)).count();
             for (_, uri) in ready {
                 if running.len() >= MAX_CHECKS {
                     break;
+                }
+                if self.background.contains_key(&uri) {
+                    if background_running > 0 {
+                        continue;
+                    }
+                    background_running += 1;
                 }
                 due.remove(&uri);
                 if let Some(r) = self.start(uri.clone()) {
@@ -250,6 +289,26 @@ impl Actor {
             .filter(|(u, d)| *u != uri && d.result.as_ref().is_some_and(|(_, r)| r.depends_on.contains(&path)))
             .map(|(u, _)| u.clone())
             .collect()
+    }
+
+    /// The first time a document of a project is checked: the project's test files that are not
+    /// open, to run in the background (the open ones run as documents).
+    fn project_tests(&mut self, result: &FileReport) -> Vec<Uri> {
+        let Some(file) = result.file.as_deref().filter(|_| !result.test_file) else { return Vec::new() };
+        let Some((root, files)) = self.engine.project_tests(file) else { return Vec::new() };
+        if !self.tested_projects.insert(root) {
+            return Vec::new();
+        }
+        let open: HashSet<Uri> = self.shared.lock().docs.keys().cloned().collect();
+        let mut uris = Vec::new();
+        for path in files {
+            let Some(uri) = Uri::from_file_path(&path) else { continue };
+            if !open.contains(&uri) {
+                self.background.insert(uri.clone(), path);
+                uris.push(uri);
+            }
+        }
+        uris
     }
 
     /// Open documents with functions that the tests of this (test file's) report ran.
@@ -338,8 +397,25 @@ impl Actor {
     fn start(&mut self, uri: Uri) -> Option<Running> {
         let (text, version, config) = {
             let session = self.shared.lock();
-            let doc = session.docs.get(&uri)?;
-            (doc.text.clone(), doc.version, session.config.clone())
+            match (session.docs.get(&uri), self.background.get(&uri)) {
+                (Some(doc), _) => {
+                    // Opened since it was found: a document like the others now.
+                    self.background.remove(&uri);
+                    (doc.text.clone(), doc.version, session.config.clone())
+                }
+                (None, Some(path)) => match std::fs::read(path) {
+                    // Never published while it is not open (no version of the client's).
+                    Ok(bytes) if session.config.enable => {
+                        (String::from_utf8_lossy(&bytes).into_owned(), NOT_OPEN, session.config.clone())
+                    }
+                    _ => {
+                        drop(session);
+                        self.background.remove(&uri);
+                        return None;
+                    }
+                },
+                (None, None) => return None,
+            }
         };
         if !config.enable {
             let _ = self.out.send(Out::Publish { uri, version: Some(version), diagnostics: Vec::new() });
@@ -374,6 +450,9 @@ impl Actor {
         }
     }
 }
+
+/// The version of a background test file's run (never a client's: such results are not published).
+const NOT_OPEN: i32 = i32::MIN;
 
 /// A check for a worker.
 struct Job {

@@ -54,5 +54,10 @@ fn headless_neovim_on_a_package() {
     let dir = crate::project::copy_of_project();
     let text = run_script("project.lua", dir.path());
     assert!(text.contains("dependent re-checked") && text.contains("undo: cleared"), "{text}");
-    assert!(text.contains("test file: 1 failing test") && text.contains("both files clear"), "{text}");
+    assert!(
+        text.contains("background tests: `test_buggy_mean`")
+            && text.contains("test file: 1 failing test")
+            && text.contains("both files clear"),
+        "{text}"
+    );
 }

@@ -1,5 +1,6 @@
 -- Headless Neovim on a package: relative imports resolve, an unsaved edit to an imported module
--- re-checks the module that imports it, and the project's own tests run, in both files. Run by tests/all/nvim.rs (PLUMB_WORKDIR: a copy of
+-- re-checks the module that imports it, and the project's own tests run (in the background before the
+-- test file is opened), in both files. Run by tests/all/nvim.rs (PLUMB_WORKDIR: a copy of
 -- tests/fixtures/project).
 local h = dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "helpers.lua")
 local bin, dir = h.bin, h.dir
@@ -39,6 +40,11 @@ for _, d in ipairs(plumb_diagnostics(stats)) do
 end
 if not find(stats, "compiled extension") then fail("the compiled extension is not named") end
 log("package checked: 1 error (buggy_mean), imports resolved")
+-- The project's test files run in the background, unopened: stats.py hears of the failing test.
+if not vim.wait(90000, function() return find(stats, "`test_buggy_mean`") ~= nil end, 20) then
+  fail("the project's tests did not run in the background")
+end
+log("background tests: " .. find(stats, "`test_buggy_mean`").message)
 
 -- 2. An unsaved edit to util.py (imported by stats.py) makes stats.py's example fail...
 local util = open(dir .. "/src/shapes/util.py")
