@@ -74,19 +74,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hex_and_cancel() {
-        assert_eq!(super::hex(&[0, 15, 255]), "000fff");
-        let c = super::Cancel::new();
-        let seen = c.clone();
-        assert!(!seen.is_cancelled());
-        c.cancel();
-        assert!(seen.is_cancelled());
-    }
-}
-
 /// Directories never worth descending into, beyond hidden and git-ignored ones.
 const SKIP_DIRS: &[&str] = &["__pycache__", "node_modules", "site-packages", "venv", "env"];
 
@@ -108,4 +95,17 @@ pub fn walk(dir: &Path) -> ignore::Walk {
 /// A Python source file, by its name.
 pub fn is_python(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "py")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_and_cancel() {
+        assert_eq!(super::hex(&[0, 15, 255]), "000fff");
+        let c = super::Cancel::new();
+        let seen = c.clone();
+        assert!(!seen.is_cancelled());
+        c.cancel();
+        assert!(seen.is_cancelled());
+    }
 }

@@ -462,7 +462,11 @@ impl Sandbox {
             if let Some(run) = &program.pytest {
                 request = tests.request(run, &request);
             }
-            let attempt = self.attempt(&request, host, &imports, limits, run_deadline, cancel);
+            // pytest's configuration and collection (importing the test modules and what they
+            // import) come before its first test: they have the run's time, as a native run
+            // would, not one example's (a large suite under load can take seconds).
+            let deadlines = Deadlines { run: run_deadline, opening: program.pytest.as_ref().map(|_| run_deadline) };
+            let attempt = self.attempt(&request, host, &imports, limits, deadlines, cancel);
             for event in attempt.events {
                 match event {
                     Event::SetupError { index, exception } => {
@@ -555,16 +559,17 @@ impl Sandbox {
         host: &Host,
         imports: &Arc<Mutex<Imports>>,
         limits: &Limits,
-        run_deadline: Instant,
+        deadlines: Deadlines,
         cancel: &Cancel,
     ) -> Attempt {
+        let Deadlines { run: run_deadline, opening } = deadlines;
         let now = Instant::now();
         let progress = Arc::new(Mutex::new(Progress {
             events: Vec::new(),
             current: None,
             case_budget: limits.case_deadline,
             case_started: now,
-            case_deadline: now + limits.case_deadline,
+            case_deadline: opening.unwrap_or(now + limits.case_deadline),
             run_deadline,
             stop: None,
             bad_events: 0,
@@ -876,6 +881,12 @@ fn find_module(host: &Host, imports: &Mutex<Imports>, name: &str) -> String {
         Module::Extension { filename } => json!({"kind": "extension", "filename": filename}).to_string(),
         Module::Missing => json!({"kind": "missing"}).to_string(),
     }
+}
+
+/// When an attempt must end (`run`), and when its opening (before the runner's first step) must.
+struct Deadlines {
+    run: Instant,
+    opening: Option<Instant>,
 }
 
 /// A pytest run's progress across restarts: what it collected, each test's result by index, and

@@ -335,3 +335,33 @@ fn tests_that_ran_an_edited_function_run_again_alone() {
     // The attribution of the rest of the file's tests is untouched.
     assert!(engine.exercised_by(&test_path).contains(&root.join("src/shapes/util.py")));
 }
+
+/// pytest's configuration and collection (importing the test modules) are not one example: a
+/// slow import under a short per-example deadline still runs the tests, and each test keeps that
+/// deadline.
+#[test]
+fn collecting_tests_has_the_runs_time_each_test_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pyproject.toml"), "").unwrap();
+    std::fs::write(
+        dir.path().join("test_slow.py"),
+        "import time\n\ntime.sleep(0.6)\n\n\ndef test_quick():\n    assert 1 + 1 == 2\n\n\ndef test_slow():\n    time.sleep(5)\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .current_dir(dir.path())
+        .env("PLUMB_STORE", "off")
+        .env("PLUMB_MODEL", "off")
+        .args(["check", "--format", "json", "--timeout", "300", "test_slow.py"])
+        .output()
+        .unwrap();
+    let json: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let outcomes: Vec<(&str, &str)> = json["files"][0]["tests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{json:#}"))
+        .iter()
+        .map(|t| (t["nodeid"].as_str().unwrap(), t["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(outcomes, [("test_slow.py::test_quick", "passed"), ("test_slow.py::test_slow", "stopped")], "{json:#}");
+}
