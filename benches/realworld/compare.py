@@ -158,6 +158,11 @@ def plumb_tests(plumb, root, tests):
     return items, seconds, report.get("errors", [])
 
 
+def absent(name, outcome, reason):
+    """The row of an item native pytest ran and plumb's report lacks."""
+    return {"item": name, "native": outcome, "plumb": "absent", "verdict": "unjudged", "reason": reason}
+
+
 def compare_tests(native, plumbed):
     rows = []
     for key, outcome in sorted(native.items()):
@@ -166,8 +171,7 @@ def compare_tests(native, plumbed):
             continue
         t = plumbed.get(key)
         if t is None:
-            rows.append({"item": name, "native": outcome, "plumb": "absent", "verdict": "unjudged",
-                         "reason": "plumb did not run it"})
+            rows.append(absent(name, outcome, "plumb did not run it"))
             continue
         got = t["outcome"]
         if got in ("failed", "error"):
@@ -194,8 +198,7 @@ def compare(native, plumbed):
             continue
         fn = plumbed.get(name)
         if fn is None:
-            rows.append({"item": name, "native": outcome, "plumb": "absent", "verdict": "unjudged",
-                         "reason": "plumb has no such docstring"})
+            rows.append(absent(name, outcome, "plumb has no such docstring"))
             continue
         kinds = [x["kind"] for x in fn["findings"]]
         unresolved = [x["message"] for x in fn["findings"] if x["kind"] == "example_unresolved"]

@@ -40,20 +40,33 @@ fn function<'a>(file: &'a Value, name: &str) -> &'a Value {
     file["functions"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap_or_else(|| panic!("{name}"))
 }
 
+/// `plumb check ARGS` in `dir`, with no model and no store.
+fn plumb(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .current_dir(dir)
+        .env("PLUMB_STORE", "off")
+        .env("PLUMB_MODEL", "off")
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `plumb check --format json ARGS` in `dir`: its JSON report and exit code.
+fn plumb_json(dir: &Path, args: &[&str]) -> (Value, Option<i32>) {
+    let out = plumb(dir, &[&["--format", "json"], args].concat());
+    let json =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (json, out.status.code())
+}
+
 fn kinds(f: &Value) -> Vec<&str> {
     f["findings"].as_array().unwrap().iter().map(|x| x["kind"].as_str().unwrap()).collect()
 }
 
 #[test]
 fn a_package_is_checked_as_python_imports_it() {
-    let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .current_dir(project())
-        .env("PLUMB_STORE", "off")
-        .env("PLUMB_MODEL", "off")
-        .args(["check", "--format", "json", "src/shapes"])
-        .output()
-        .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (json, code) = plumb_json(&project(), &["src/shapes"]);
     let files = json["files"].as_array().unwrap();
     let stats = files.iter().find(|f| f["path"] == "src/shapes/stats.py").expect("stats.py checked");
     let status = |name: &str| function(stats, name)["status"].as_str().unwrap().to_string();
@@ -74,7 +87,7 @@ fn a_package_is_checked_as_python_imports_it() {
     assert!(message.contains("compiled extension"), "{message}");
     let util = files.iter().find(|f| f["path"] == "src/shapes/util.py").unwrap();
     assert_eq!(function(util, "clamp")["status"], "passing");
-    assert_eq!(out.status.code(), Some(1), "buggy_mean fails");
+    assert_eq!(code, Some(1), "buggy_mean fails");
     // Nothing was written into the project.
     assert!(!project().join("notes.txt").exists());
     assert!(!project().join("src/shapes/notes.txt").exists());
@@ -150,15 +163,7 @@ fn a_file_outside_any_package_still_imports_its_neighbours() {
 #[test]
 fn the_projects_own_tests_run_in_the_sandbox_and_count_for_what_they_ran() {
     let dir = copy_of_project();
-    let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .current_dir(dir.path())
-        .env("PLUMB_STORE", "off")
-        .env("PLUMB_MODEL", "off")
-        .args(["check", "--format", "json", "."])
-        .output()
-        .unwrap();
-    let json: Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let (json, code) = plumb_json(dir.path(), &["."]);
     assert_eq!(json["errors"], serde_json::json!([]), "{json:#}");
     let files = json["files"].as_array().unwrap();
     let tests = files.iter().find(|f| f["path"] == "tests/test_stats.py").expect("the test file is checked");
@@ -223,20 +228,14 @@ fn the_projects_own_tests_run_in_the_sandbox_and_count_for_what_they_ran() {
     assert_eq!(clamp["evidence"]["user_tests"], 6, "{clamp:#}");
     assert_eq!(clamp["status"], "passing");
     assert!(clamp["findings"].as_array().unwrap().is_empty(), "{clamp:#}");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(code, Some(1));
     // Nothing of pytest's was written into the project.
     for leftover in [".pytest_cache", "tests/__pycache__", "src/shapes/__pycache__"] {
         assert!(!dir.path().join(leftover).exists(), "{leftover} written");
     }
 
     // Like a test runner: a summary line for `plumb check tests/`.
-    let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .current_dir(dir.path())
-        .env("PLUMB_STORE", "off")
-        .env("PLUMB_MODEL", "off")
-        .args(["check", "tests"])
-        .output()
-        .unwrap();
+    let out = plumb(dir.path(), &["tests"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Ran 11 tests in the sandbox: 9 passed, 1 failed, 1 skipped, 0 not run here"), "{text}");
     assert!(text.contains("tests/test_stats.py:28:5: error[user_test_failed]"), "{text}");
@@ -348,15 +347,7 @@ fn collecting_tests_has_the_runs_time_each_test_its_own() {
         "import time\n\ntime.sleep(0.6)\n\n\ndef test_quick():\n    assert 1 + 1 == 2\n\n\ndef test_slow():\n    time.sleep(5)\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .current_dir(dir.path())
-        .env("PLUMB_STORE", "off")
-        .env("PLUMB_MODEL", "off")
-        .args(["check", "--format", "json", "--timeout", "300", "test_slow.py"])
-        .output()
-        .unwrap();
-    let json: Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let (json, _) = plumb_json(dir.path(), &["--timeout", "300", "test_slow.py"]);
     let outcomes: Vec<(&str, &str)> = json["files"][0]["tests"]
         .as_array()
         .unwrap_or_else(|| panic!("{json:#}"))
