@@ -31,6 +31,8 @@ pub(super) struct Attribution {
 /// The tests of one test file that ran a function as it no longer is.
 pub(super) struct Stale {
     pub(super) test_file: PathBuf,
+    /// The test file as its runs showed it to the user.
+    pub(super) shown: String,
     pub(super) nodeids: Vec<String>,
 }
 
@@ -99,20 +101,20 @@ impl Attribution {
     pub(super) fn stale(&self, file: &Path, current: &dyn Fn(&str) -> Option<FunctionKey>) -> Vec<Stale> {
         let file = canonical(file);
         let map = lock(&self.by_test_file);
-        let mut stale: BTreeMap<&PathBuf, Vec<String>> = BTreeMap::new();
+        let mut stale: BTreeMap<&PathBuf, (&str, Vec<String>)> = BTreeMap::new();
         for (test_file, entries) in map.iter() {
             for r in entries.iter().filter(|r| r.file == file) {
                 if r.key.is_some() && current(&r.qualified) != r.key {
-                    stale.entry(test_file).or_default().push(r.nodeid.clone());
+                    stale.entry(test_file).or_insert((&r.exercise.file, Vec::new())).1.push(r.nodeid.clone());
                 }
             }
         }
         stale
             .into_iter()
-            .map(|(test_file, mut nodeids)| {
+            .map(|(test_file, (shown, mut nodeids))| {
                 nodeids.sort();
                 nodeids.dedup();
-                Stale { test_file: test_file.clone(), nodeids }
+                Stale { test_file: test_file.clone(), shown: shown.to_string(), nodeids }
             })
             .collect()
     }

@@ -282,7 +282,7 @@ impl Engine {
             let mut buffers = (*doc.buffers).clone();
             buffers.insert(file.to_path_buf(), doc.text.clone());
             let test_doc = Document {
-                path: s.test_file.display().to_string(),
+                path: s.shown,
                 text,
                 lossy: false,
                 file: Some(s.test_file.clone()),

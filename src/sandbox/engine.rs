@@ -93,6 +93,8 @@ struct State {
     cancel: Cancel,
     host: Host,
     imports: Arc<Mutex<Imports>>,
+    /// The sandbox's compiled-code cache: project modules are served with their code.
+    code: Arc<Mutex<HashMap<String, String>>>,
     /// The run's scratch directory on the host, and ticks until it is measured again.
     scratch: Option<PathBuf>,
     scratch_ticks: u32,
@@ -169,6 +171,11 @@ enum Event {
     /// A top-level statement's compiled code, for the host's cache.
     ChunkCode {
         index: usize,
+        code: String,
+    },
+    /// A served module's compiled code (its `key` from the host's answer), for the host's cache.
+    ModuleCode {
+        key: String,
         code: String,
     },
     /// Docstrings found at run time (`Program::discover`).
@@ -269,7 +276,7 @@ pub struct Sandbox {
     ticker: Ticker,
     /// Compiled code of cases and top-level statements seen before (`runner/app.py`, `code_for`):
     /// compile() costs more than running a short test in WASI CPython.
-    code: Mutex<HashMap<String, String>>,
+    code: Arc<Mutex<HashMap<String, String>>>,
     gate: Gate,
 }
 
@@ -336,6 +343,17 @@ fn code_key(mode: &str, filename: &str, line: u32, source: &str) -> String {
     format!("{mode}\0{filename}\0{line}\0{source}")
 }
 
+/// A served module's key in the compiled-code cache: a digest of its file name and text (what
+/// `compile()` of a whole module depends on, besides the interpreter).
+fn module_key(filename: &str, source: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(filename.as_bytes());
+    h.update([0]);
+    h.update(source.as_bytes());
+    format!("module:{}", crate::base::hex(&h.finalize()[..16]))
+}
+
 fn case_key(filename: &str, case: &Case) -> String {
     let mode = match case.kind {
         CaseKind::Example { .. } => "single",
@@ -387,12 +405,18 @@ impl Sandbox {
         .map_err(anyhow::Error::from)?;
         host.func_wrap("find-module", |store: StoreContextMut<'_, State>, (name,): (String,)| {
             let s = store.data();
-            Ok((find_module(&s.host, &s.imports, &name),))
+            Ok((find_module(&s.host, &s.imports, &s.code, &name),))
         })
         .map_err(anyhow::Error::from)?;
         let pre = linker.instantiate_pre(component).map_err(anyhow::Error::from)?;
         let ticker = Ticker::start(&engine);
-        Ok(Sandbox { engine, pre, ticker, code: Mutex::new(HashMap::new()), gate: Gate::new(DEFAULT_MEMORY_BUDGET) })
+        Ok(Sandbox {
+            engine,
+            pre,
+            ticker,
+            code: Arc::new(Mutex::new(HashMap::new())),
+            gate: Gate::new(DEFAULT_MEMORY_BUDGET),
+        })
     }
 
     /// Forgets the compiled code of earlier runs (for benchmarks that measure compiling too).
@@ -486,6 +510,8 @@ impl Sandbox {
                             *slot = Some(Outcome::Ran(Box::new(outcome)));
                         }
                     }
+                    Event::ModuleCode { key, code } if key.starts_with("module:") => self.remember_code(key, code),
+                    Event::ModuleCode { .. } => {}
                     Event::Found { items } => found = items,
                     // After a restart pytest collects only what is left: the first list names them all.
                     Event::Collected { nodeids } if tests.collected.is_empty() => tests.collected = nodeids,
@@ -610,6 +636,7 @@ impl Sandbox {
             cancel: cancel.clone(),
             host: host.clone(),
             imports: Arc::clone(imports),
+            code: Arc::clone(&self.code),
             scratch: scratch.as_ref().map(|d| d.path().to_path_buf()),
             scratch_ticks: 0,
         };
@@ -862,7 +889,7 @@ fn dir_size(dir: &Path, limit: u64) -> u64 {
 }
 
 /// Answers the guest's import of `name` (JSON for `runner/app.py`), remembering what it gave.
-fn find_module(host: &Host, imports: &Mutex<Imports>, name: &str) -> String {
+fn find_module(host: &Host, imports: &Mutex<Imports>, code: &Mutex<HashMap<String, String>>, name: &str) -> String {
     let mut imports = lock(imports);
     let module = match &host.modules {
         Some(modules) if imports.asked.len() < MAX_IMPORTS && imports.bytes < MAX_IMPORT_BYTES => modules.find(name),
@@ -875,8 +902,18 @@ fn find_module(host: &Host, imports: &Mutex<Imports>, name: &str) -> String {
     match module {
         Module::Source { filename, origin, source, package } => {
             imports.bytes += source.len();
-            json!({"kind": "source", "filename": filename, "origin": origin, "source": source, "package": package})
-                .to_string()
+            // The module's code as an earlier run compiled it (plain, and as pytest's assertion
+            // rewriter made it for a test module), by a key of what compiling depends on.
+            let key = module_key(&filename, &source);
+            let (plain, rewritten) = {
+                let cache = lock(code);
+                (cache.get(&key).cloned(), cache.get(&format!("{key}:rewritten")).cloned())
+            };
+            json!({
+                "kind": "source", "filename": filename, "origin": origin, "source": source, "package": package,
+                "key": key, "code": plain, "rewritten": rewritten,
+            })
+            .to_string()
         }
         Module::Extension { filename } => json!({"kind": "extension", "filename": filename}).to_string(),
         Module::Missing => json!({"kind": "missing"}).to_string(),

@@ -230,10 +230,13 @@ def _value_kind(value):
 class _SourceLoader(importlib.abc.InspectLoader):
     """A module of the project, as the host sent it (the editor's text where a buffer is open)."""
 
-    def __init__(self, filename, source, package):
+    def __init__(self, filename, source, package, key=None, code=None):
         self.filename = filename
         self.source = source
         self.package = package
+        # The host's cache: the code an earlier run compiled from this very text, if any.
+        self.key = key
+        self.code = code
 
     def get_source(self, fullname):
         return self.source
@@ -242,10 +245,28 @@ class _SourceLoader(importlib.abc.InspectLoader):
         return self.package
 
     def get_code(self, fullname):
-        return compile(self.source, self.filename, "exec", dont_inherit=True)
+        if self.code:
+            try:
+                return _marshal_loads(_a2b(self.code))
+            except _BaseException:
+                pass
+        code = compile(self.source, self.filename, "exec", dont_inherit=True)
+        _remember_module_code(self.key, code)
+        return code
 
     def exec_module(self, module):
         exec(self.get_code(module.__name__), module.__dict__)
+
+
+def _remember_module_code(key, code, suffix=""):
+    """Sends a served module's compiled code to the host's cache (the key came with the module)."""
+    runner = _FINDER.runner
+    if key and runner is not None:
+        try:
+            runner.emit({"event": "module_code", "key": key + suffix,
+                         "code": _b2a(_marshal_dumps(code), newline=False).decode("ascii")})
+        except _BaseException:
+            pass
 
 
 class _MainLoader(importlib.abc.Loader):
@@ -303,8 +324,8 @@ class _ProjectFinder(importlib.abc.MetaPathFinder):
             return spec
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         runner.project_files.add(filename)
-        spec = _spec_from_loader(fullname, _SourceLoader(filename, source, package), origin=origin,
-                                 is_package=package)
+        loader = _SourceLoader(filename, source, package, answer.get("key"), answer.get("code"))
+        spec = _spec_from_loader(fullname, loader, origin=origin, is_package=package)
         spec.has_location = True
         if package:
             spec.submodule_search_locations = [origin.rpartition("/")[0]]
@@ -1113,6 +1134,8 @@ def _host_rewrites():
     if getattr(rewrite, "_plumb_hosted", False):
         return
     texts = {}
+    # By file: the host's key for its text, and the rewritten code an earlier run made of it.
+    keys = {}
     find_on_disk = rewrite.AssertionRewritingHook.find_spec
     rewrite_from_disk = rewrite._rewrite_test
 
@@ -1127,6 +1150,7 @@ def _host_rewrites():
             if answer.get("kind") == "source" and os.path.normpath(origin) == os.path.normpath(spec.origin):
                 source = answer["source"]
                 texts[os.path.normpath(spec.origin)] = source
+                keys[os.path.normpath(spec.origin)] = (answer.get("key"), answer.get("rewritten"))
                 linecache.cache[spec.origin] = (len(source), None, source.splitlines(True), spec.origin)
         return spec
 
@@ -1135,10 +1159,22 @@ def _host_rewrites():
         if source is None:
             return rewrite_from_disk(fn, config)
         strfn = str(fn)
+        key, cached = keys.get(os.path.normpath(strfn), (None, None))
+        # The rewriting depends on the file's text and name, and on one setting: the cache is
+        # used only with that setting at its default.
+        plain = not config.getini("enable_assertion_pass_hook")
+        if cached and plain:
+            try:
+                return os.stat(fn), _marshal_loads(_a2b(cached))
+            except _BaseException:
+                pass
         data = source.encode("utf-8")
         tree = ast.parse(data, filename=strfn)
         rewrite.rewrite_asserts(tree, data, strfn, config)
-        return os.stat(fn), compile(tree, strfn, "exec", dont_inherit=True)
+        code = compile(tree, strfn, "exec", dont_inherit=True)
+        if plain:
+            _remember_module_code(key, code, ":rewritten")
+        return os.stat(fn), code
 
     rewrite.AssertionRewritingHook.find_spec = find_spec
     rewrite._rewrite_test = rewrite_test
