@@ -55,6 +55,8 @@ pub enum Event<'a> {
 const TESTS_DEADLINE: Duration = Duration::from_secs(120);
 /// The most test files of one project the editor runs in the background.
 pub const MAX_BACKGROUND_TEST_FILES: usize = 200;
+/// The most directory entries looked at to find a project's test files.
+pub const MAX_WALKED_ENTRIES: usize = 50_000;
 
 /// Deadline per case for what the model proposed (candidates, generated tests, differential inputs).
 const MODEL_CASE_DEADLINE: Duration = Duration::from_millis(300);
@@ -299,15 +301,19 @@ impl Engine {
         ran
     }
 
-    /// The project of a file (its root) and the project's test files, as pytest would collect
-    /// them (at most [`MAX_BACKGROUND_TEST_FILES`]); `None` outside a marked project.
-    pub fn project_tests(&self, file: &std::path::Path) -> Option<(PathBuf, Vec<PathBuf>)> {
+    /// The root of a file's project, when the file is in a marked project the sandbox may read
+    /// (cheap: no walk).
+    pub fn project_root(&self, file: &std::path::Path) -> Option<PathBuf> {
         let project = crate::project::Project::discover(file);
-        if !project.marked || project.readable().is_empty() {
-            return None;
-        }
-        // As pytest collects without arguments: under `testpaths` (else the root), the Python
-        // files `python_files` matches.
+        (project.marked && !project.readable().is_empty()).then_some(project.root)
+    }
+
+    /// The test files of the project at `root`, as pytest collects them without arguments: under
+    /// `testpaths` (else the root), the Python files `python_files` matches. At most
+    /// [`MAX_BACKGROUND_TEST_FILES`], from at most [`MAX_WALKED_ENTRIES`] entries walked (a huge
+    /// tree is never walked whole); it reads the disk, so callers run it off their hot path.
+    pub fn project_tests(&self, root: &std::path::Path) -> Vec<PathBuf> {
+        let project = crate::project::Project::at(root);
         let mut dirs: Vec<PathBuf> = project.pytest.testpaths.iter().map(|t| project.root.join(t)).collect();
         dirs.retain(|d| d.starts_with(&project.root) && d.exists());
         if dirs.is_empty() {
@@ -316,6 +322,7 @@ impl Engine {
         let mut files: Vec<PathBuf> = dirs
             .iter()
             .flat_map(|d| crate::base::walk(d))
+            .take(MAX_WALKED_ENTRIES)
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_some_and(|t| t.is_file()) && crate::base::is_python(e.path()))
             .map(|e| e.into_path())
@@ -324,7 +331,7 @@ impl Engine {
             .collect();
         files.sort();
         files.dedup();
-        Some((project.root, files))
+        files
     }
 
     /// The files (canonical) whose functions the last run of this test file's tests called.

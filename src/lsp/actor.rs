@@ -32,6 +32,8 @@ pub(super) enum Msg {
     Recheck(Option<Uri>),
     /// Settings changed: check every open document again.
     Config,
+    /// A project's test files, found off the actor's thread (they go to the background).
+    ProjectTests(Vec<PathBuf>),
     Done {
         uri: Uri,
         version: i32,
@@ -93,6 +95,7 @@ pub(super) fn start(shared: Shared, engine: Arc<Engine>, out: UnboundedSender<Ou
                 ask_model: HashSet::new(),
                 tested_projects: HashSet::new(),
                 background: HashMap::new(),
+                tx: tx.clone(),
             }
             .run(rx)
         })
@@ -116,6 +119,8 @@ struct Actor {
     /// Test files that are not open, run from the disk so that their tests' word on the open
     /// documents' functions is there without opening them; one at a time, after open documents.
     background: HashMap<Uri, PathBuf>,
+    /// The actor's own inbox, for work it hands to short-lived threads.
+    tx: mpsc::Sender<Msg>,
 }
 
 struct Running {
@@ -225,6 +230,11 @@ impl Actor {
                         due.insert(u.clone(), Instant::now());
                     }
                 }
+                Some(Msg::ProjectTests(files)) => {
+                    for test_file in self.background_tests(files) {
+                        due.entry(test_file).or_insert_with(|| Instant::now() + BACKGROUND_DELAY);
+                    }
+                }
                 Some(Msg::Done { uri, version, run, result, cancelled }) => {
                     if running.get(&uri).is_some_and(|r| r.run == run) {
                         running.remove(&uri);
@@ -234,10 +244,8 @@ impl Actor {
                     // since (it is then a document like the others); its evidence counts anyway.
                     self.background.remove(&uri);
                     if !cancelled {
-                        // The first check in a project schedules its test files that are not open.
-                        for test_file in self.project_tests(&result) {
-                            due.entry(test_file).or_insert_with(|| Instant::now() + BACKGROUND_DELAY);
-                        }
+                        // The first check in a project looks for its test files (off this thread).
+                        self.find_project_tests(&result);
                         // A test file's run says which functions its tests ran: their open
                         // documents are published again with that evidence (cached verdicts).
                         for other in self.exercised(&result) {
@@ -291,14 +299,26 @@ impl Actor {
             .collect()
     }
 
-    /// The first time a document of a project is checked: the project's test files that are not
-    /// open, to run in the background (the open ones run as documents).
-    fn project_tests(&mut self, result: &FileReport) -> Vec<Uri> {
-        let Some(file) = result.file.as_deref().filter(|_| !result.test_file) else { return Vec::new() };
-        let Some((root, files)) = self.engine.project_tests(file) else { return Vec::new() };
-        if !self.tested_projects.insert(root) {
-            return Vec::new();
+    /// The first time a document of a project is checked, its test files are looked for on a
+    /// thread of their own (a walk of the project's tree), which answers with `ProjectTests`.
+    fn find_project_tests(&mut self, result: &FileReport) {
+        let Some(file) = result.file.as_deref().filter(|_| !result.test_file) else { return };
+        let Some(root) = self.engine.project_root(file) else { return };
+        if !self.tested_projects.insert(root.clone()) {
+            return;
         }
+        let (engine, tx) = (Arc::clone(&self.engine), self.tx.clone());
+        let spawned = std::thread::Builder::new()
+            .name("plumb-find-tests".into())
+            .spawn(move || drop(tx.send(Msg::ProjectTests(engine.project_tests(&root)))));
+        if let Err(e) = spawned {
+            let _ = self.out.send(Out::Message(MessageType::WARNING, format!("plumb: tests not looked for: {e}")));
+        }
+    }
+
+    /// Of a project's test files, those that are not open, to run in the background (the open
+    /// ones run as documents).
+    fn background_tests(&mut self, files: Vec<PathBuf>) -> Vec<Uri> {
         let open: HashSet<Uri> = self.shared.lock().docs.keys().cloned().collect();
         let mut uris = Vec::new();
         for path in files {
