@@ -139,7 +139,7 @@ impl Actor {
             // Only what could start now counts: a document whose run is still going (or any
             // document, when every worker is busy) waits for that run's `Done`, not for a clock,
             // so the loop never spins.
-            let background_running = running.keys().filter(|u| self.background.contains_key(*u)).count();
+            let background_running = self.background_running(&running);
             let startable = |u: &Uri| {
                 running.len() < MAX_CHECKS
                     && !running.contains_key(u)
@@ -267,7 +267,7 @@ impl Actor {
             // Oldest first (open documents before background test files); the rest stay due
             // until a worker is free.
             ready.sort_by_key(|(t, u)| (self.background.contains_key(u), *t));
-            let mut background_running = running.keys().filter(|u| self.background.contains_key(*u)).count();
+            let mut background_running = self.background_running(&running);
             for (_, uri) in ready {
                 if running.len() >= MAX_CHECKS {
                     break;
@@ -314,6 +314,11 @@ impl Actor {
         if let Err(e) = spawned {
             let _ = self.out.send(Out::Message(MessageType::WARNING, format!("plumb: tests not looked for: {e}")));
         }
+    }
+
+    /// How many background test files are running (at most one is).
+    fn background_running(&self, running: &HashMap<Uri, Running>) -> usize {
+        running.keys().filter(|u| self.background.contains_key(*u)).count()
     }
 
     /// Of a project's test files, those that are not open, to run in the background (the open
@@ -423,9 +428,14 @@ impl Actor {
                     self.background.remove(&uri);
                     (doc.text.clone(), doc.version, session.config.clone())
                 }
-                (None, Some(path)) => match std::fs::read(path) {
-                    // Never published while it is not open (no version of the client's).
-                    Ok(bytes) if session.config.enable => {
+                // Never published while it is not open (no version of the client's); a file too
+                // large to check is left alone, as the CLI leaves it.
+                (None, Some(path)) => match std::fs::metadata(path)
+                    .ok()
+                    .filter(|m| m.len() <= MAX_FILE_BYTES)
+                    .and_then(|_| std::fs::read(path).ok())
+                {
+                    Some(bytes) if session.config.enable => {
                         (String::from_utf8_lossy(&bytes).into_owned(), NOT_OPEN, session.config.clone())
                     }
                     _ => {

@@ -343,17 +343,6 @@ fn code_key(mode: &str, filename: &str, line: u32, source: &str) -> String {
     format!("{mode}\0{filename}\0{line}\0{source}")
 }
 
-/// A served module's key in the compiled-code cache: a digest of its file name and text (what
-/// `compile()` of a whole module depends on, besides the interpreter).
-fn module_key(filename: &str, source: &str) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(filename.as_bytes());
-    h.update([0]);
-    h.update(source.as_bytes());
-    format!("module:{}", crate::base::hex(&h.finalize()[..16]))
-}
-
 fn case_key(filename: &str, case: &Case) -> String {
     let mode = match case.kind {
         CaseKind::Example { .. } => "single",
@@ -895,16 +884,18 @@ fn find_module(host: &Host, imports: &Mutex<Imports>, code: &Mutex<HashMap<Strin
         Some(modules) if imports.asked.len() < MAX_IMPORTS && imports.bytes < MAX_IMPORT_BYTES => modules.find(name),
         _ => Module::Missing,
     };
+    // What the import found, recorded for the cache; it also keys the module's compiled code
+    // (its file name and text are what `compile()` of a whole module depends on).
+    let digest = module.digest();
     if !imports.asked.iter().any(|i| i.name == name) {
-        let digest = module.digest();
-        imports.asked.push(Import { name: name.to_string(), digest });
+        imports.asked.push(Import { name: name.to_string(), digest: digest.clone() });
     }
     match module {
         Module::Source { filename, origin, source, package } => {
             imports.bytes += source.len();
             // The module's code as an earlier run compiled it (plain, and as pytest's assertion
             // rewriter made it for a test module), by a key of what compiling depends on.
-            let key = module_key(&filename, &source);
+            let key = format!("module:{digest}");
             let (plain, rewritten) = {
                 let cache = lock(code);
                 (cache.get(&key).cloned(), cache.get(&format!("{key}:rewritten")).cloned())

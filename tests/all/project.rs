@@ -60,6 +60,12 @@ fn plumb_json(dir: &Path, args: &[&str]) -> (Value, Option<i32>) {
     (json, out.status.code())
 }
 
+/// A test file's tests in the JSON report: (node id, outcome), in the order pytest ran them.
+fn test_outcomes(file: &Value) -> Vec<(&str, &str)> {
+    let tests = file["tests"].as_array().unwrap_or_else(|| panic!("no tests: {file:#}"));
+    tests.iter().map(|t| (t["nodeid"].as_str().unwrap(), t["outcome"].as_str().unwrap())).collect()
+}
+
 fn kinds(f: &Value) -> Vec<&str> {
     f["findings"].as_array().unwrap().iter().map(|x| x["kind"].as_str().unwrap()).collect()
 }
@@ -167,12 +173,7 @@ fn the_projects_own_tests_run_in_the_sandbox_and_count_for_what_they_ran() {
     assert_eq!(json["errors"], serde_json::json!([]), "{json:#}");
     let files = json["files"].as_array().unwrap();
     let tests = files.iter().find(|f| f["path"] == "tests/test_stats.py").expect("the test file is checked");
-    let outcomes: Vec<(&str, &str)> = tests["tests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| (t["nodeid"].as_str().unwrap(), t["outcome"].as_str().unwrap()))
-        .collect();
+    let outcomes = test_outcomes(tests);
     assert_eq!(
         outcomes,
         [
@@ -351,11 +352,6 @@ fn collecting_tests_has_the_runs_time_each_test_its_own() {
     )
     .unwrap();
     let (json, _) = plumb_json(dir.path(), &["--timeout", "300", "test_slow.py"]);
-    let outcomes: Vec<(&str, &str)> = json["files"][0]["tests"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{json:#}"))
-        .iter()
-        .map(|t| (t["nodeid"].as_str().unwrap(), t["outcome"].as_str().unwrap()))
-        .collect();
+    let outcomes = test_outcomes(&json["files"][0]);
     assert_eq!(outcomes, [("test_slow.py::test_quick", "passed"), ("test_slow.py::test_slow", "stopped")], "{json:#}");
 }
