@@ -14,9 +14,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use plumb::model::{Local, LocalSpec, Measure};
-
-const PROMPT: &str = "def merge_intervals(intervals: list[list[int]]) -> list[list[int]]:\n    \"\"\"Merge overlapping closed intervals and return them sorted by start.\n\n    Intervals that touch (one ends where the next starts) are merged too.\n\n    >>> merge_intervals([[1, 3], [2, 6], [8, 10], [15, 18]])\n    [[1, 6], [8, 10], [15, 18]]\n    >>> merge_intervals([[1, 4], [4, 5]])\n    [[1, 5]]\n    >>> merge_intervals([])\n    []\n    \"\"\"\n";
+use plumb::model::{BENCH_PROMPT as PROMPT, Local, LocalSpec, Measure};
 
 fn main() {
     let threads: usize = std::env::var("PLUMB_BENCH_THREADS")
@@ -26,10 +24,10 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = match std::env::var_os("PLUMB_BENCH_MODEL") {
         Some(p) => PathBuf::from(p),
-        None if std::env::var_os("PLUMB_BENCH_RANDOM").is_some() => random_smollm2(&dir.path().join("random.gguf")),
+        None if std::env::var_os("PLUMB_BENCH_RANDOM").is_some() => random_smollm2(dir.path()),
         None => plumb::model::ensure_default_model(&mut |m| eprintln!("plumb: {m}")).expect("the default model"),
     };
-    let model = Local::new(LocalSpec { path: path.clone(), threads, fetch_default: false });
+    let model = Local::new(LocalSpec { threads, ..LocalSpec::new(path.clone()) });
     println!("model: {} ({})", path.display(), model.info().expect("model loads"));
     println!("threads: {threads}");
     // Warm-up (page the weights in, build the thread pool).
@@ -70,7 +68,7 @@ fn main() {
     }
 
     // The whole model step for one function: 8 candidates and CodeT tests (and P(True)).
-    let evidence = plumb::engine::Coder::local(LocalSpec { path, threads, fetch_default: false }, "bench", 8);
+    let evidence = plumb::engine::Coder::local(LocalSpec { threads, ..LocalSpec::new(path) }, "bench", 8);
     let text = format!("{PROMPT}    return intervals\n");
     let function = plumb::syntax::parse(&text).functions.remove(0);
     let started = Instant::now();
@@ -93,54 +91,9 @@ fn best(model: &Local, n: usize) -> Measure {
 
 /// A GGUF with SmolLM2-135M's shape (30 layers, 576 wide, 9/3 heads, vocabulary 49152) and random
 /// Q8_0 weights, with a byte-level vocabulary of the same size.
-fn random_smollm2(path: &std::path::Path) -> PathBuf {
-    use candle_core::quantized::gguf_file::Value;
-    use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
-    use candle_core::{DType, Device, Tensor};
-    let (embed, ffn, layers, vocab) = (576usize, 1536usize, 30usize, 49152usize);
-    let mut tokens: Vec<Value> = (0..256u32)
-        .map(|b| Value::String(char::from_u32(if b < 33 { 256 + b } else { b }).unwrap_or('?').to_string()))
-        .collect();
-    tokens.extend((tokens.len()..vocab).map(|i| Value::String(format!("<t{i}>"))));
-    let md: Vec<(&str, Value)> = vec![
-        ("general.architecture", Value::String("llama".into())),
-        ("llama.attention.head_count", Value::U32(9)),
-        ("llama.attention.head_count_kv", Value::U32(3)),
-        ("llama.block_count", Value::U32(layers as u32)),
-        ("llama.embedding_length", Value::U32(embed as u32)),
-        ("llama.feed_forward_length", Value::U32(ffn as u32)),
-        ("llama.rope.dimension_count", Value::U32(64)),
-        ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5)),
-        ("llama.context_length", Value::U32(8192)),
-        ("tokenizer.ggml.model", Value::String("gpt2".into())),
-        ("tokenizer.ggml.tokens", Value::Array(tokens)),
-        ("tokenizer.ggml.merges", Value::Array(Vec::new())),
-        ("tokenizer.ggml.eos_token_id", Value::U32(0)),
-    ];
-    let q = |rows: usize, cols: usize| {
-        let t = Tensor::randn(0f32, 0.02, (rows, cols), &Device::Cpu).expect("randn");
-        QTensor::quantize(&t, GgmlDType::Q8_0).expect("quantize")
-    };
-    let ones = |n: usize| {
-        QTensor::quantize(&Tensor::ones(n, DType::F32, &Device::Cpu).expect("ones"), GgmlDType::F32).expect("f32")
-    };
-    let mut tensors: Vec<(String, QTensor)> =
-        vec![("token_embd.weight".into(), q(vocab, embed)), ("output_norm.weight".into(), ones(embed))];
-    for l in 0..layers {
-        let p = format!("blk.{l}");
-        tensors.push((format!("{p}.attn_q.weight"), q(embed, embed)));
-        tensors.push((format!("{p}.attn_k.weight"), q(192, embed)));
-        tensors.push((format!("{p}.attn_v.weight"), q(192, embed)));
-        tensors.push((format!("{p}.attn_output.weight"), q(embed, embed)));
-        tensors.push((format!("{p}.ffn_gate.weight"), q(ffn, embed)));
-        tensors.push((format!("{p}.ffn_up.weight"), q(ffn, embed)));
-        tensors.push((format!("{p}.ffn_down.weight"), q(embed, ffn)));
-        tensors.push((format!("{p}.attn_norm.weight"), ones(embed)));
-        tensors.push((format!("{p}.ffn_norm.weight"), ones(embed)));
-    }
-    let metadata: Vec<(&str, &Value)> = md.iter().map(|(k, v)| (*k, v)).collect();
-    let refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    let mut file = std::fs::File::create(path).expect("create");
-    gguf_file::write(&mut file, &metadata, &refs).expect("write gguf");
-    path.to_path_buf()
+fn random_smollm2(dir: &std::path::Path) -> PathBuf {
+    use plumb::model::synthetic;
+    let shape = synthetic::shape("smollm2-135m").expect("a known shape");
+    let q8 = synthetic::Format::parse("q8_0").expect("a known format");
+    synthetic::write(&shape, q8, dir, 1, false).expect("write the model")
 }

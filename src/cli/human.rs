@@ -11,7 +11,7 @@ use crate::syntax::PositionEncoding;
 
 pub(super) fn render(results: &[FileReport], problems: &[InputProblem]) -> String {
     let mut out = String::new();
-    let (mut failing, mut passing, mut unverified) = (0, 0, 0);
+    let (mut failing, mut suspect, mut passing, mut unverified) = (0, 0, 0, 0);
     for r in results {
         for f in r.module_findings() {
             finding(&mut out, r, &f);
@@ -19,6 +19,7 @@ pub(super) fn render(results: &[FileReport], problems: &[InputProblem]) -> Strin
         for f in &r.functions {
             match f.verdict.status {
                 Status::Failing => failing += 1,
+                Status::Suspect => suspect += 1,
                 Status::Passing => passing += 1,
                 Status::Unverified => unverified += 1,
             }
@@ -46,10 +47,12 @@ pub(super) fn render(results: &[FileReport], problems: &[InputProblem]) -> Strin
             count(&[TestOutcome::Stopped, TestOutcome::Unsupported]),
         );
     }
-    let functions = failing + passing + unverified;
+    let functions = failing + suspect + passing + unverified;
+    // `suspect` only where there are some: most runs have no model evidence against anything.
+    let suspect = if suspect > 0 { format!(" {suspect} suspect,") } else { String::new() };
     let _ = writeln!(
         out,
-        "Checked {} function{} in {} file{}: {failing} failing, {passing} passing, {unverified} unverified (not enough evidence).",
+        "Checked {} function{} in {} file{}: {failing} failing,{suspect} {passing} passing, {unverified} unverified (not enough evidence).",
         functions,
         if functions == 1 { "" } else { "s" },
         results.len(),

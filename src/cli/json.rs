@@ -1,4 +1,5 @@
-//! `--format json`: the contract other tools rely on (version 1). Lines and characters are 0-based;
+//! `--format json`: the contract other tools rely on (version 2; `--json-version 1` writes the
+//! version before the `suspect` status). Lines and characters are 0-based;
 //! characters count UTF-16 code units, as LSP does. The document is made of the explicit types
 //! below, converted here from the engine's reports: a renamed internal field changes nothing.
 
@@ -7,7 +8,7 @@ use serde::Serialize;
 use super::InputProblem;
 use crate::engine::FileReport;
 use crate::engine::wire::{self, ConfidencePartsV1, JSON_VERSION};
-use crate::judge::Finding;
+use crate::judge::{Finding, Status};
 use crate::syntax::{PositionEncoding, TextRange};
 
 #[derive(Serialize)]
@@ -91,8 +92,8 @@ struct FindingV1 {
     feedback: String,
 }
 
-pub(super) fn render(results: &[FileReport], problems: &[InputProblem]) -> String {
-    let files = results.iter().map(file).collect();
+pub(super) fn render(results: &[FileReport], problems: &[InputProblem], version: u32) -> String {
+    let files = results.iter().map(|r| file(r, version)).collect();
     let mut errors: Vec<ErrorV1> =
         problems.iter().map(|p| ErrorV1 { path: p.path.clone(), message: p.message.clone() }).collect();
     for r in results {
@@ -104,7 +105,7 @@ pub(super) fn render(results: &[FileReport], problems: &[InputProblem]) -> Strin
             });
         }
     }
-    let doc = DocumentV1 { version: JSON_VERSION, files, errors };
+    let doc = DocumentV1 { version: version.min(JSON_VERSION), files, errors };
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
     out.push('\n');
     out
@@ -129,7 +130,7 @@ fn finding(r: &FileReport, f: &Finding) -> FindingV1 {
     }
 }
 
-fn file(r: &FileReport) -> FileV1 {
+fn file(r: &FileReport, version: u32) -> FileV1 {
     let functions = r
         .functions
         .iter()
@@ -140,7 +141,17 @@ fn file(r: &FileReport) -> FileV1 {
                 name: f.function.name.clone(),
                 qualified_name: f.function.qualified_name.clone(),
                 range: range(r, f.function.range),
-                status: wire::status(v.status),
+                status: match v.status {
+                    // Version 1 had no `suspect`: what it said then.
+                    Status::Suspect if version < 2 => {
+                        if v.evidence.examples > 0 || v.evidence.user_tests > 0 {
+                            "passing"
+                        } else {
+                            "unverified"
+                        }
+                    }
+                    s => wire::status(s),
+                },
                 confidence: v.confidence.map(|c| (c * 1000.0).round() / 1000.0),
                 confidence_parts: v.parts.as_ref().map(ConfidencePartsV1::from),
                 evidence: EvidenceV1 {

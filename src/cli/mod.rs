@@ -7,6 +7,7 @@ mod discover;
 mod eval;
 mod human;
 mod json;
+mod model_check;
 mod progress;
 mod sarif;
 
@@ -55,6 +56,10 @@ enum Cmd {
     Eval(EvalArgs),
     /// Export the training-data store (LeTI records, DPO/KTO preference data, listener labels).
     Export(ExportArgs),
+    /// The model path on this machine's devices, with random weights of a real model's shape
+    /// (for `.ci/device-check`): CPU/GPU agreement and speed, as JSON lines.
+    #[command(hide = true)]
+    ModelCheck(model_check::ModelCheckArgs),
     /// Run the language server on stdin/stdout (for editors).
     Lsp {
         /// Accepted for editors that pass it; stdio is the only transport.
@@ -85,6 +90,10 @@ struct CheckArgs {
     /// No progress line on stderr (there is none when stderr is not a terminal either).
     #[arg(long, short)]
     quiet: bool,
+    /// The JSON document's version (`--format json`): 2, or 1 for tools written against it
+    /// (version 1 has no `suspect` status).
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=2))]
+    json_version: u32,
     /// Memory limit for the sandboxed interpreter, in MiB.
     #[arg(long, default_value_t = 256, value_name = "MIB", value_parser = clap::value_parser!(u64).range(engine::MEMORY_MB))]
     memory: u64,
@@ -203,6 +212,7 @@ pub fn run(command: Command) -> ExitCode {
         Cmd::Check(check) => run_check(check),
         Cmd::Export(args) => run_export(args),
         Cmd::Eval(args) => eval::run(args),
+        Cmd::ModelCheck(args) => model_check::run(args),
         // `parse` hands `lsp` to the binary, which starts the other face.
         Cmd::Lsp { .. } => ExitCode::from(2),
     }
@@ -218,6 +228,7 @@ fn setup() -> ExitCode {
     match crate::model::ensure_default_model(&mut status) {
         Ok(path) => {
             eprintln!("plumb: default model ready at {}", path.display());
+            eprintln!("plumb: the model runs on {}", crate::model::device_line(crate::model::DeviceChoice::Auto));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -249,7 +260,12 @@ fn options(args: &ModelArgs) -> Options {
 /// An engine for these settings with its sandbox and model ready; a model that cannot be used is
 /// a warning, a sandbox that cannot be built an error.
 fn ready_engine(options: Options) -> Result<Engine, ExitCode> {
-    let engine = Engine::new(options.settings());
+    let settings = options.settings();
+    // A build with GPU support says where its model runs (and why not on the GPU, when so).
+    if cfg!(any(feature = "cuda", feature = "metal")) && matches!(settings.model, engine::ModelChoice::Local { .. }) {
+        eprintln!("plumb: model on {}", crate::model::device_line(crate::model::DeviceChoice::Auto));
+    }
+    let engine = Engine::new(settings);
     match engine.prepare(&mut status) {
         Ok(Some(problem)) => eprintln!("plumb: warning: no model evidence: {problem}"),
         Ok(None) => {}
@@ -342,7 +358,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     }
 
     let rendered = match args.format {
-        Format::Json => json::render(&results, &problems),
+        Format::Json => json::render(&results, &problems, args.json_version),
         Format::Human => human::render(&results, &problems),
         Format::Sarif => sarif::render(&results, &problems),
     };

@@ -21,6 +21,8 @@ pub struct Coder {
     pub candidates: Sampler,
     /// Ask for P(True) (one forward pass over the function; local models only).
     pub p_true: bool,
+    /// Where a local model runs (`gpu (CUDA device 0)`, `cpu`).
+    pub device: Option<String>,
 }
 
 impl std::fmt::Debug for Coder {
@@ -64,6 +66,7 @@ impl Coder {
             tests: sampler(samples, 300, stops),
             candidates: sampler(samples, 400, stops),
             p_true: false,
+            device: None,
         }
     }
 
@@ -73,7 +76,9 @@ impl Coder {
         tests.repetition_penalty = 1.05;
         let mut candidates = sampler(samples, 192, STOPS);
         candidates.repetition_penalty = 1.05;
+        let device = Some(crate::model::device_line(spec.device));
         Coder {
+            device,
             backend: Backend::Local(crate::model::Local::new(spec)),
             name: name.to_string(),
             tests,
@@ -102,7 +107,8 @@ impl Coder {
                 } else {
                     !path.is_file()
                 };
-                let spec = crate::model::LocalSpec { path, threads: *threads, fetch_default };
+                let spec =
+                    crate::model::LocalSpec { threads: *threads, fetch_default, ..crate::model::LocalSpec::new(path) };
                 Ok(Some(Coder::local(spec, crate::model::DEFAULT_MODEL_NAME, samples)))
             }
             ModelChoice::Local { model: LocalModel::Path(p), threads } => {
@@ -111,9 +117,17 @@ impl Coder {
                 }
                 let name =
                     p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string());
-                let spec = crate::model::LocalSpec { path: p.clone(), threads: *threads, fetch_default: false };
+                let spec = crate::model::LocalSpec { threads: *threads, ..crate::model::LocalSpec::new(p.clone()) };
                 Ok(Some(Coder::local(spec, &name, samples)))
             }
+        }
+    }
+
+    /// The model's name, and where it runs when it runs here.
+    pub fn describe(&self) -> String {
+        match &self.device {
+            Some(device) => format!("{} on {device}", self.name),
+            None => self.name.clone(),
         }
     }
 
@@ -122,13 +136,20 @@ impl Coder {
         format!("{}:{}:{:?}:{:?}:{}", self.name, crate::model::PROMPT_VERSION, self.tests, self.candidates, self.p_true)
     }
 
-    /// Tests and candidates for one function (CodeT asserts from every sample, deduplicated;
-    /// candidates that parse, deduplicated).
+    /// Tests and candidates for one function: CodeT asserts from every sample, deduplicated (an
+    /// answer cut at the token limit loses its unfinished last line); candidates that parse, from
+    /// answers that ended (a cut-off body is not a solution), identical ones kept: each sample is
+    /// a vote in the consensus.
     pub fn generate(&self, function: &Function, text: &str, cancel: &Cancel) -> Result<Proposals, ModelError> {
         let problem = Problem::of(function, text);
         let mut out = Proposals { model: self.name.clone(), ..Proposals::default() };
         for sample in self.backend.generate(&crate::model::test_prompt(&problem), &self.tests, cancel)? {
-            for t in crate::model::generated_asserts(&problem.entry_point, &sample) {
+            let text = match sample.text.rfind('\n') {
+                Some(end) if sample.truncated => &sample.text[..end],
+                _ if sample.truncated => "",
+                _ => sample.text.as_str(),
+            };
+            for t in crate::model::generated_asserts(&problem.entry_point, text) {
                 if out.tests.len() < MAX_TESTS && !out.tests.contains(&t) {
                     out.tests.push(t);
                 }
@@ -136,8 +157,8 @@ impl Coder {
         }
         let prompt = crate::model::candidate_prompt(&problem);
         for sample in self.backend.generate(&prompt, &self.candidates, cancel)? {
-            if let Some(c) = crate::model::candidate_function(&prompt.completion, &problem.entry_point, &sample)
-                && !out.candidates.contains(&c)
+            if let Some(c) = crate::model::candidate_function(&prompt.completion, &problem.entry_point, &sample.text)
+                && !(sample.truncated && cut_inside(&sample.text, &c))
             {
                 out.candidates.push(c);
             }
@@ -149,4 +170,10 @@ impl Coder {
         }
         Ok(out)
     }
+}
+
+/// The answer ends inside the candidate function: a cut at the token limit fell in its body.
+fn cut_inside(answer: &str, candidate: &str) -> bool {
+    let last = candidate.trim_end().lines().last().unwrap_or("").trim();
+    answer.trim_end().ends_with(last)
 }

@@ -83,6 +83,9 @@ pub struct FileReport {
     pub records: Vec<ExecutionRecord>,
     /// Why model evidence is missing, when a configured model could not be used.
     pub model_error: Option<String>,
+    /// The model that gave evidence and where it ran (`SmolLM2-135M-Instruct on cpu`), when one
+    /// is configured.
+    pub model: Option<String>,
     /// Why the file's own tests (a test file's) could not be run by pytest, when so.
     pub tests_problem: Option<String>,
     /// Time spent waiting for the model, and in the whole check.
@@ -113,6 +116,7 @@ impl FileReport {
             lossy: doc.lossy,
             records: Vec::new(),
             model_error: None,
+            model: None,
             tests_problem: None,
             model_time: Duration::ZERO,
             total_time: Duration::ZERO,
@@ -379,6 +383,7 @@ impl Engine {
         if report.model_error.is_none() {
             report.model_error = problem;
         }
+        report.model = coder.as_deref().map(Coder::describe);
         Ok(report)
     }
 }
@@ -605,6 +610,7 @@ fn check_with(
         lossy: doc.lossy,
         records,
         model_error,
+        model: None,
         model_time,
         tests_problem,
         file: doc.file.as_deref().map(attribution::canonical),

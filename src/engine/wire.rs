@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::judge::matrix::Parts;
 use crate::judge::{Severity, Status};
 
-/// Version of the CLI's JSON document (`"version": 1`).
-pub const JSON_VERSION: u32 = 1;
+/// Version of the CLI's JSON document (`"version": 2`; 2 added the `suspect` status, which
+/// version 1 documents, still written on request, report as `passing` or `unverified`).
+pub const JSON_VERSION: u32 = 2;
 
 /// What the confidence is made of, as written in format version 1.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -60,6 +61,7 @@ impl From<ConfidencePartsV1> for Parts {
 pub fn status(s: Status) -> &'static str {
     match s {
         Status::Failing => "failing",
+        Status::Suspect => "suspect",
         Status::Passing => "passing",
         Status::Unverified => "unverified",
     }

@@ -22,7 +22,11 @@ pub use verdict::{
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    /// An example or a user test fails (or the function cannot run): proof.
     Failing,
+    /// The model's evidence says the function is wrong (a counterexample or failing generated
+    /// tests that a strong consensus stands behind), but no example or user test fails.
+    Suspect,
     Passing,
     Unverified,
 }
@@ -308,8 +312,13 @@ fn judge_examples(verdicts: Vec<ExampleVerdict>, mut extra: Vec<Finding>) -> Ver
     findings.append(&mut extra);
     findings.sort_by_key(|f| (f.range.start, f.severity));
     let failing = findings.iter().any(|f| f.severity == Severity::Error);
+    let suspect = findings.iter().any(|f| {
+        f.severity == Severity::Warning && matches!(f.kind, FindingKind::Counterexample | FindingKind::TestFailed)
+    });
     let status = if failing {
         Status::Failing
+    } else if suspect {
+        Status::Suspect
     } else if judged > 0 {
         Status::Passing
     } else {

@@ -34,6 +34,7 @@ pub(super) fn hover(result: &FileReport, offset: usize) -> Option<String> {
     let v = &f.verdict;
     let status = match v.status {
         Status::Failing => "failing",
+        Status::Suspect => "suspect (the model's evidence says it is wrong; no example or test fails)",
         Status::Passing => "passing",
         Status::Unverified => "unverified (not enough evidence)",
     };
@@ -67,13 +68,14 @@ pub(super) fn hover(result: &FileReport, offset: usize) -> Option<String> {
         .unwrap_or_default();
     let confidence = format!("{confidence}{parts}");
     Some(format!(
-        "**plumb** · `{}` is **{status}**\n\n| evidence | count |\n|---|---|\n| docstring examples | {} |\n| user tests | {} |\n| generated tests | {} |\n| candidate solutions | {} |\n\nconfidence: {confidence} · findings: {}",
+        "**plumb** · `{}` is **{status}**\n\n| evidence | count |\n|---|---|\n| docstring examples | {} |\n| user tests | {} |\n| generated tests | {} |\n| candidate solutions | {} |\n\nconfidence: {confidence} · findings: {}{}",
         f.function.qualified_name,
         e.examples,
         e.user_tests,
         e.generated_tests,
         e.candidates,
-        v.findings.len()
+        v.findings.len(),
+        result.model.as_ref().map(|m| format!("\n\nmodel: {m}")).unwrap_or_default()
     ))
 }
 

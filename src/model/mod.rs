@@ -8,10 +8,14 @@ mod parse;
 mod prompts;
 mod remote;
 
-pub use local::{DEFAULT_MODEL_NAME, Local, LocalSpec, Measure, default_model_path, ensure_default_model};
+pub use local::synthetic;
+pub use local::{
+    BENCH_PROMPT, DEFAULT_MODEL_NAME, DeviceChoice, Local, LocalSpec, Measure, Trace, default_model_path, device_line,
+    ensure_default_model,
+};
 pub use parse::{candidate_function, generated_asserts};
 pub use prompts::{PROMPT_VERSION, Problem, Prompt, candidate_prompt, p_true_prompt, test_prompt};
-pub use remote::{ModelError, Remote, RemoteConfig, Sampler};
+pub use remote::{Answer, ModelError, Remote, RemoteConfig, Sampler};
 
 use crate::base::Cancel;
 
@@ -32,16 +36,16 @@ impl Backend {
     /// `sampler.n` answers to `prompt`, each led by the part of the prompt that belongs to the
     /// answer (`assert `, the function's header), so that parsers read whole statements; a remote
     /// chat model's answer is returned as it is.
-    pub fn generate(&self, prompt: &Prompt, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<String>, ModelError> {
+    pub fn generate(&self, prompt: &Prompt, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<Answer>, ModelError> {
         let (answers, lead) = match self {
             Backend::Local(l) => {
                 let lead = if l.uses_chat()? { &prompt.chat_lead } else { &prompt.completion_lead };
-                (l.generate(prompt, sampler, cancel)?, lead.as_str())
+                (l.answers(prompt, sampler, cancel)?, lead.as_str())
             }
-            Backend::Remote(r) if r.is_chat() => (r.complete(&prompt.instruction, sampler, cancel)?, ""),
-            Backend::Remote(r) => (r.complete(&prompt.completion, sampler, cancel)?, prompt.completion_lead.as_str()),
+            Backend::Remote(r) if r.is_chat() => (r.answers(&prompt.instruction, sampler, cancel)?, ""),
+            Backend::Remote(r) => (r.answers(&prompt.completion, sampler, cancel)?, prompt.completion_lead.as_str()),
         };
-        Ok(answers.into_iter().map(|a| format!("{lead}{a}")).collect())
+        Ok(answers.into_iter().map(|a| Answer { text: format!("{lead}{}", a.text), ..a }).collect())
     }
 
     /// The model's probability that the answer in a [`p_true_prompt`] is correct, where the

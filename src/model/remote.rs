@@ -139,6 +139,12 @@ impl Remote {
     /// A server that refuses `n` > 1 (llama.cpp's answers 400 "Field 'n' ...") is asked once per
     /// sample, with seeds `seed`, `seed + 1`, ...; plumb remembers that for the server.
     pub fn complete(&self, prompt: &str, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<String>, ModelError> {
+        Ok(self.answers(prompt, sampler, cancel)?.into_iter().map(|a| a.text).collect())
+    }
+
+    /// As [`Remote::complete`], saying of each answer whether the server cut it at the token
+    /// limit (`finish_reason: "length"`).
+    pub fn answers(&self, prompt: &str, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<Answer>, ModelError> {
         use std::sync::atomic::Ordering;
         if sampler.n > 1 && !self.one_at_a_time.load(Ordering::Relaxed) {
             match self.complete_n(prompt, sampler, cancel) {
@@ -159,7 +165,7 @@ impl Remote {
         Ok(out)
     }
 
-    fn complete_n(&self, prompt: &str, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<String>, ModelError> {
+    fn complete_n(&self, prompt: &str, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<Answer>, ModelError> {
         let body = self.body(prompt, sampler).to_string();
         let url = self.endpoint();
         let mut delay = self.backoff;
@@ -220,17 +226,26 @@ fn error_message(body: &str) -> String {
     if message.is_empty() { "(no message)".into() } else { message }
 }
 
-fn parse_choices(body: &str, chat: bool) -> Result<Vec<String>, ModelError> {
+/// One sampled answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub text: String,
+    /// The model stopped at the token limit: the answer is cut off, its last line unfinished.
+    pub truncated: bool,
+}
+
+fn parse_choices(body: &str, chat: bool) -> Result<Vec<Answer>, ModelError> {
     let v: Value = serde_json::from_str(body).map_err(|e| ModelError::BadResponse(e.to_string()))?;
     let choices = v["choices"].as_array().ok_or_else(|| ModelError::BadResponse("no `choices`".into()))?;
-    let mut out: Vec<(u64, String)> = Vec::new();
+    let mut out: Vec<(u64, Answer)> = Vec::new();
     for (i, c) in choices.iter().enumerate() {
         let text = if chat { c["message"]["content"].as_str() } else { c["text"].as_str() };
         let text = text.ok_or_else(|| ModelError::BadResponse(format!("choice {i} has no text")))?;
-        out.push((c["index"].as_u64().unwrap_or(i as u64), text.to_string()));
+        let truncated = c["finish_reason"].as_str() == Some("length");
+        out.push((c["index"].as_u64().unwrap_or(i as u64), Answer { text: text.to_string(), truncated }));
     }
     out.sort_by_key(|(i, _)| *i);
-    Ok(out.into_iter().map(|(_, t)| t).collect())
+    Ok(out.into_iter().map(|(_, a)| a).collect())
 }
 
 #[cfg(test)]

@@ -56,13 +56,29 @@ function updateStatus(): void {
     return;
   }
   let failing = 0;
+  let suspect = 0;
   for (const [, diagnostics] of vscode.languages.getDiagnostics()) {
-    failing += diagnostics.filter(
-      (d) => d.source === "plumb" && d.severity === vscode.DiagnosticSeverity.Error,
-    ).length;
+    for (const d of diagnostics) {
+      if (d.source !== "plumb") continue;
+      if (d.severity === vscode.DiagnosticSeverity.Error) failing++;
+      // The model's evidence against a function no example or test proves wrong.
+      else if (
+        d.severity === vscode.DiagnosticSeverity.Warning &&
+        (d.code === "counterexample" || d.code === "test_failed")
+      )
+        suspect++;
+    }
   }
-  status.text = failing > 0 ? `$(error) plumb: ${failing} failing` : "$(check) plumb";
-  status.tooltip = failing > 0 ? `plumb: ${failing} failing example(s)` : "plumb: idle, nothing failing";
+  if (failing > 0) {
+    status.text = `$(error) plumb: ${failing} failing` + (suspect > 0 ? `, ${suspect} suspect` : "");
+    status.tooltip = `plumb: ${failing} failing example(s) or test(s)`;
+  } else if (suspect > 0) {
+    status.text = `$(warning) plumb: ${suspect} suspect`;
+    status.tooltip = "plumb: the model's evidence says some code is wrong; no example or test fails";
+  } else {
+    status.text = "$(check) plumb";
+    status.tooltip = "plumb: idle, nothing failing";
+  }
 }
 
 async function start(context: vscode.ExtensionContext): Promise<void> {

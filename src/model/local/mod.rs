@@ -7,7 +7,9 @@
 //! samples run as one batch. Cancellation is checked after every token.
 
 pub(crate) mod default;
+mod device;
 mod sample;
+pub mod synthetic;
 mod template;
 mod tokenizer;
 mod weights;
@@ -18,12 +20,16 @@ use std::sync::mpsc;
 
 use candle_core::{Device, Tensor};
 
-use super::{ModelError, Prompt, Sampler};
+use super::{Answer, ModelError, Prompt, Sampler};
 use crate::base::Cancel;
 use sample::{Rng, Sampling};
 use weights::Loaded;
 
 pub use default::{DEFAULT_MODEL_NAME, default_model_path, ensure_default_model};
+pub use device::DeviceChoice;
+
+/// The prompt speed figures are measured on (a function with its docstring, about 150 tokens).
+pub const BENCH_PROMPT: &str = "def merge_intervals(intervals: list[list[int]]) -> list[list[int]]:\n    \"\"\"Merge overlapping closed intervals and return them sorted by start.\n\n    Intervals that touch (one ends where the next starts) are merged too.\n\n    >>> merge_intervals([[1, 3], [2, 6], [8, 10], [15, 18]])\n    [[1, 6], [8, 10], [15, 18]]\n    >>> merge_intervals([[1, 4], [4, 5]])\n    [[1, 5]]\n    >>> merge_intervals([])\n    []\n    \"\"\"\n";
 
 /// Where the model is and how to run it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,14 +40,38 @@ pub struct LocalSpec {
     pub threads: usize,
     /// `path` is the default model: fetch it (on the model thread) if it is not there yet.
     pub fetch_default: bool,
+    /// CPU or GPU (see [`DeviceChoice`]).
+    pub device: DeviceChoice,
+}
+
+impl LocalSpec {
+    /// The model at `path`, on all cores but one, on the device `$PLUMB_DEVICE` chooses.
+    pub fn new(path: PathBuf) -> LocalSpec {
+        LocalSpec { path, threads: 0, fetch_default: false, device: DeviceChoice::Auto }
+    }
+}
+
+/// Where a model asked for `choice` runs, as a line for people (`gpu (CUDA device 0)`, `cpu`,
+/// `cpu (no usable GPU: ...)`): what the model thread will pick, without loading a model.
+pub fn device_line(choice: DeviceChoice) -> String {
+    device::select(choice).1
 }
 
 enum Job {
-    Generate { prompt: Prompt, sampler: Sampler, cancel: Cancel, reply: mpsc::Sender<Result<Vec<String>, ModelError>> },
+    Generate { prompt: Prompt, sampler: Sampler, cancel: Cancel, reply: mpsc::Sender<Result<Vec<Answer>, ModelError>> },
     PTrue { prompt: Prompt, cancel: Cancel, reply: mpsc::Sender<Result<f64, ModelError>> },
     Info { reply: mpsc::Sender<Result<String, ModelError>> },
     Chat { reply: mpsc::Sender<Result<bool, ModelError>> },
     Measure { text: String, tokens: usize, n: usize, reply: mpsc::Sender<Result<Measure, ModelError>> },
+    Trace { text: String, steps: usize, forced: Vec<u32>, reply: mpsc::Sender<Result<Trace, ModelError>> },
+}
+
+/// Greedy decoding step by step (for comparing devices): the token taken at each step and the
+/// logits it was taken from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trace {
+    pub tokens: Vec<u32>,
+    pub logits: Vec<Vec<f32>>,
 }
 
 /// Speed figures of one run (for benchmarks): a prompt processed once, then `n` streams of
@@ -91,6 +121,11 @@ impl Local {
     /// `sampler.n` completions of `prompt` (continuations of its completion text, or of its
     /// answer prefix when the model has a chat template).
     pub fn generate(&self, prompt: &Prompt, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<String>, ModelError> {
+        Ok(self.answers(prompt, sampler, cancel)?.into_iter().map(|a| a.text).collect())
+    }
+
+    /// As [`Local::generate`], saying of each answer whether it stopped at `sampler.max_tokens`.
+    pub fn answers(&self, prompt: &Prompt, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<Answer>, ModelError> {
         self.send(|reply| Job::Generate {
             prompt: prompt.clone(),
             sampler: sampler.clone(),
@@ -107,6 +142,13 @@ impl Local {
     /// Prompt and decode speed on `text` (raw, no chat template): see [`Measure`].
     pub fn measure(&self, text: &str, tokens: usize, n: usize) -> Result<Measure, ModelError> {
         self.send(|reply| Job::Measure { text: text.to_string(), tokens, n, reply })
+    }
+
+    /// `steps` tokens of greedy decoding after `text` (raw, no chat template); where `forced` has a
+    /// token for a step, that token is fed instead of the model's choice (teacher forcing, so that
+    /// two devices are compared on the same sequence).
+    pub fn trace(&self, text: &str, steps: usize, forced: &[u32]) -> Result<Trace, ModelError> {
+        self.send(|reply| Job::Trace { text: text.to_string(), steps, forced: forced.to_vec(), reply })
     }
 
     /// Whether prompts go through the model's chat template (loads the model).
@@ -159,6 +201,12 @@ fn handle(job: Job, engine: &mut Result<Engine, String>) {
                 Err(e) => Err(ModelError::Local(e.clone())),
             });
         }
+        Job::Trace { text, steps, forced, reply } => {
+            let _ = reply.send(match engine {
+                Ok(e) => e.trace(&text, steps, &forced),
+                Err(e) => Err(ModelError::Local(e.clone())),
+            });
+        }
         Job::Chat { reply } => {
             let _ = reply.send(match engine {
                 Ok(e) => Ok(e.loaded.tokenizer.chat_template.is_some()),
@@ -170,7 +218,7 @@ fn handle(job: Job, engine: &mut Result<Engine, String>) {
                 Ok(e) => Ok(format!(
                     "{} on {}, vocabulary {}, chat template: {}",
                     e.loaded.architecture,
-                    if e.device.is_cpu() { "cpu" } else { "gpu" },
+                    e.device_line,
                     e.loaded.tokenizer.vocab_size(),
                     if e.loaded.tokenizer.chat_template.is_some() { "yes" } else { "no" }
                 )),
@@ -187,21 +235,18 @@ fn local_error(e: impl std::fmt::Display) -> ModelError {
 struct Engine {
     loaded: Loaded,
     device: Device,
+    /// Where the model runs and why, for people.
+    device_line: String,
 }
 
 impl Engine {
     fn load(spec: &LocalSpec) -> anyhow::Result<Engine> {
-        // Without the `cuda` feature this is the CPU.
-        let device = if cfg!(feature = "metal") {
-            Device::new_metal(0).unwrap_or(Device::Cpu)
-        } else {
-            Device::cuda_if_available(0).unwrap_or(Device::Cpu)
-        };
+        let (device, device_line) = device::select(spec.device);
         if spec.fetch_default {
             default::ensure_default_model(&mut |_| {})?;
         }
         let loaded = weights::load(&spec.path, &device)?;
-        Ok(Engine { loaded, device })
+        Ok(Engine { loaded, device, device_line })
     }
 
     /// The prompt's token ids: through the chat template when the model has one.
@@ -222,7 +267,7 @@ impl Engine {
         t.encode(&text, t.chat_template.is_none()).map_err(local_error)
     }
 
-    fn generate(&mut self, prompt: &Prompt, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<String>, ModelError> {
+    fn generate(&mut self, prompt: &Prompt, sampler: &Sampler, cancel: &Cancel) -> Result<Vec<Answer>, ModelError> {
         let ids = self.prompt_ids(prompt)?;
         let n = sampler.n.max(1) as usize;
         let sampling = Sampling {
@@ -237,6 +282,7 @@ impl Engine {
                 tokens: Vec::new(),
                 text: String::new(),
                 done: false,
+                truncated: false,
                 rng: Rng::new(seed.wrapping_add(i as u64)),
             })
             .collect();
@@ -271,7 +317,7 @@ impl Engine {
                 }
             }
         }
-        Ok(streams.into_iter().map(|s| s.text).collect())
+        Ok(streams.into_iter().map(|s| Answer { text: s.text, truncated: s.truncated }).collect())
     }
 
     /// All samples as one batch: the prompt repeated `n` times, then one token per row per step.
@@ -327,7 +373,8 @@ impl Engine {
             stream.text.truncate(at);
             return true;
         }
-        stream.tokens.len() >= sampler.max_tokens as usize
+        stream.truncated = stream.tokens.len() >= sampler.max_tokens as usize;
+        stream.truncated
     }
 
     fn measure(&mut self, text: &str, tokens: usize, n: usize) -> Result<Measure, ModelError> {
@@ -371,6 +418,24 @@ impl Engine {
         })
     }
 
+    fn trace(&mut self, text: &str, steps: usize, forced: &[u32]) -> Result<Trace, ModelError> {
+        let ids = self.loaded.tokenizer.encode(text, true).map_err(local_error)?;
+        self.loaded.weights.reset();
+        let last =
+            |l: Tensor| -> Result<Vec<f32>, ModelError> { l.squeeze(0).and_then(|l| l.to_vec1()).map_err(local_error) };
+        let input = Tensor::new(ids.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
+        let mut logits = last(self.loaded.weights.forward(&input, 0).map_err(local_error)?)?;
+        let mut trace = Trace::default();
+        for step in 0..steps {
+            let token = forced.get(step).copied().unwrap_or_else(|| sample::argmax(&logits));
+            trace.tokens.push(token);
+            let input = Tensor::new(&[token], &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
+            let next = last(self.loaded.weights.forward(&input, ids.len() + step).map_err(local_error)?)?;
+            trace.logits.push(std::mem::replace(&mut logits, next));
+        }
+        Ok(trace)
+    }
+
     fn p_true(&mut self, prompt: &Prompt, cancel: &Cancel) -> Result<f64, ModelError> {
         if cancel.is_cancelled() {
             return Err(ModelError::Cancelled);
@@ -400,6 +465,8 @@ struct Stream {
     tokens: Vec<u32>,
     text: String,
     done: bool,
+    /// Stopped at the token limit, not at an end token or stop string.
+    truncated: bool,
     rng: Rng,
 }
 

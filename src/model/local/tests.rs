@@ -1,76 +1,16 @@
 //! The real candle path on a tiny random model that the test writes itself: GGUF → weights and
 //! tokenizer → chat template → sampling → text.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use candle_core::quantized::gguf_file::Value;
-use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
-use candle_core::{Device, Tensor};
+use candle_core::quantized::{GgmlDType, gguf_file};
 
-use super::tokenizer::tests::byte_level_metadata;
 use super::*;
-
-const EMBED: usize = 32;
-const FFN: usize = 64;
 
 /// A 2-layer llama with random weights and the byte-level test vocabulary, in `dir`.
 pub(crate) fn tiny_gguf(dir: &Path, dtype: GgmlDType, chat: bool) -> PathBuf {
-    let mut md: HashMap<String, Value> = byte_level_metadata();
-    let vocab = md["tokenizer.ggml.tokens"].to_vec().unwrap().len();
-    for (k, v) in [
-        ("general.architecture", Value::String("llama".into())),
-        ("llama.attention.head_count", Value::U32(2)),
-        ("llama.attention.head_count_kv", Value::U32(1)),
-        ("llama.block_count", Value::U32(2)),
-        ("llama.embedding_length", Value::U32(EMBED as u32)),
-        ("llama.feed_forward_length", Value::U32(FFN as u32)),
-        ("llama.rope.dimension_count", Value::U32((EMBED / 2) as u32)),
-        ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5)),
-        ("llama.context_length", Value::U32(512)),
-    ] {
-        md.insert(k.to_string(), v);
-    }
-    if chat {
-        md.insert(
-            "tokenizer.chat_template".into(),
-            Value::String("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}".into()),
-        );
-    }
-    let mut seed = 1u64;
-    let mut random = |rows: usize, cols: usize| -> QTensor {
-        let mut rng = sample::Rng::new(seed);
-        seed += 1;
-        let data: Vec<f32> = (0..rows * cols).map(|_| (rng.next_f64() as f32 - 0.5) * 0.5).collect();
-        let t = Tensor::from_vec(data, (rows, cols), &Device::Cpu).unwrap();
-        QTensor::quantize(&t, dtype).unwrap()
-    };
-    let ones = |n: usize| {
-        QTensor::quantize(&Tensor::ones(n, candle_core::DType::F32, &Device::Cpu).unwrap(), GgmlDType::F32).unwrap()
-    };
-    let mut tensors: Vec<(String, QTensor)> = vec![
-        ("token_embd.weight".into(), random(vocab, EMBED)),
-        ("output_norm.weight".into(), ones(EMBED)),
-        ("output.weight".into(), random(vocab, EMBED)),
-    ];
-    for l in 0..2 {
-        let p = format!("blk.{l}");
-        tensors.push((format!("{p}.attn_q.weight"), random(EMBED, EMBED)));
-        tensors.push((format!("{p}.attn_k.weight"), random(EMBED / 2, EMBED)));
-        tensors.push((format!("{p}.attn_v.weight"), random(EMBED / 2, EMBED)));
-        tensors.push((format!("{p}.attn_output.weight"), random(EMBED, EMBED)));
-        tensors.push((format!("{p}.ffn_gate.weight"), random(FFN, EMBED)));
-        tensors.push((format!("{p}.ffn_up.weight"), random(FFN, EMBED)));
-        tensors.push((format!("{p}.ffn_down.weight"), random(EMBED, FFN)));
-        tensors.push((format!("{p}.attn_norm.weight"), ones(EMBED)));
-        tensors.push((format!("{p}.ffn_norm.weight"), ones(EMBED)));
-    }
-    let metadata: Vec<(&str, &Value)> = md.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    let path = dir.join(format!("tiny-{dtype:?}-{chat}.gguf"));
-    let mut file = std::fs::File::create(&path).unwrap();
-    gguf_file::write(&mut file, &metadata, &refs).unwrap();
-    path
+    let tiny = synthetic::shape("tiny").unwrap();
+    synthetic::write(&tiny, synthetic::Format::Gguf(dtype), dir, 1, chat).unwrap()
 }
 
 fn sampler(n: u32) -> Sampler {
@@ -97,11 +37,7 @@ fn tiny_model_loads_generates_and_parses() {
     let dir = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
     for chat in [false, true] {
-        let model = Local::new(LocalSpec {
-            path: tiny_gguf(dir.path(), GgmlDType::F32, chat),
-            threads: 1,
-            fetch_default: false,
-        });
+        let model = Local::new(LocalSpec { threads: 1, ..LocalSpec::new(tiny_gguf(dir.path(), GgmlDType::F32, chat)) });
         let info = model.info().unwrap();
         assert!(info.starts_with("llama on cpu"), "{info}");
         let cancel = Cancel::new();
@@ -134,12 +70,14 @@ fn tiny_model_loads_generates_and_parses() {
 fn batched_and_forked_sampling_agree_on_greedy_text() {
     let dir = tempfile::tempdir().unwrap();
     let path = tiny_gguf(dir.path(), GgmlDType::F32, false);
-    let mut engine = Engine::load(&LocalSpec { path, threads: 1, fetch_default: false }).unwrap();
+    let mut engine = Engine::load(&LocalSpec { threads: 1, ..LocalSpec::new(path) }).unwrap();
     let greedy = Sampler { temperature: 0.0, n: 3, ..sampler(3) };
-    let forked = engine.generate(&prompt(), &greedy, &Cancel::new()).unwrap();
+    let forked: Vec<String> =
+        engine.generate(&prompt(), &greedy, &Cancel::new()).unwrap().into_iter().map(|a| a.text).collect();
     let ids = engine.prompt_ids(&prompt()).unwrap();
-    let mut streams: Vec<Stream> =
-        (0..3).map(|i| Stream { tokens: Vec::new(), text: String::new(), done: false, rng: Rng::new(i) }).collect();
+    let mut streams: Vec<Stream> = (0..3)
+        .map(|i| Stream { tokens: Vec::new(), text: String::new(), done: false, truncated: false, rng: Rng::new(i) })
+        .collect();
     engine.loaded.weights.reset();
     let s = Sampling { temperature: 0.0, top_p: 1.0, top_k: 0, repetition_penalty: 1.1 };
     engine.generate_batch(&ids, &mut streams, &s, &greedy, &Cancel::new()).unwrap();
@@ -161,7 +99,7 @@ fn requantized_model_still_runs() {
     assert_eq!(content.tensor_infos["blk.0.attn_norm.weight"].ggml_dtype, GgmlDType::F32);
     assert_eq!(content.metadata["tokenizer.ggml.pre"].to_string().unwrap(), "smollm");
     for path in [f32_path, q8] {
-        let model = Local::new(LocalSpec { path, threads: 1, fetch_default: false });
+        let model = Local::new(LocalSpec { threads: 1, ..LocalSpec::new(path) });
         assert_eq!(model.generate(&prompt(), &sampler(2), &Cancel::new()).unwrap().len(), 2);
     }
 }
@@ -172,7 +110,7 @@ fn bad_model_files_are_errors_not_panics() {
     let junk = dir.path().join("junk.gguf");
     std::fs::write(&junk, b"not a model").unwrap();
     for path in [junk, dir.path().join("missing.gguf")] {
-        let model = Local::new(LocalSpec { path, threads: 1, fetch_default: false });
+        let model = Local::new(LocalSpec { threads: 1, ..LocalSpec::new(path) });
         let e = model.generate(&prompt(), &sampler(1), &Cancel::new()).unwrap_err();
         assert!(matches!(e, ModelError::Local(_)), "{e:?}");
         // The failure is remembered, not retried per request.
@@ -208,12 +146,13 @@ fn default_model_smoke() {
     assert_eq!(t.id_to_token(ids[0]).as_deref(), Some("Complete"), "no prefix space");
     assert_eq!(t.encode("<|im_start|>", true).unwrap().len(), 1);
 
-    let model = Local::new(LocalSpec { path, threads: 2, fetch_default: false });
+    let model = Local::new(LocalSpec { threads: 2, ..LocalSpec::new(path) });
     let text = "def is_even(n: int) -> bool:\n    \"\"\"Return True when n is even.\"\"\"\n";
     let problem = crate::model::Problem::of(&crate::syntax::parse(text).functions[0], text);
     let backend = crate::model::Backend::Local(model);
     let s = Sampler { temperature: 0.2, n: 2, max_tokens: 96, stop: vec!["\n```".into()], ..sampler(2) };
     let answers = backend.generate(&crate::model::candidate_prompt(&problem), &s, &Cancel::new()).unwrap();
-    let parsed: Vec<_> = answers.iter().filter_map(|a| crate::model::candidate_function("", "is_even", a)).collect();
+    let parsed: Vec<_> =
+        answers.iter().filter_map(|a| crate::model::candidate_function("", "is_even", &a.text)).collect();
     assert!(!parsed.is_empty(), "{answers:?}");
 }

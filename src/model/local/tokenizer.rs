@@ -51,6 +51,11 @@ impl TextTokenizer {
         Ok(t)
     }
 
+    /// The tokenizer as a `tokenizer.json` (for models plumb writes itself).
+    pub(crate) fn to_json(&self) -> anyhow::Result<String> {
+        self.inner.to_string(false).map_err(|e| anyhow!("serialising the tokenizer: {e}"))
+    }
+
     fn read_special(&mut self, md: &HashMap<String, Value>) {
         let id = |k: &str| md.get(k).and_then(|v| v.to_u32().ok());
         self.bos = id("tokenizer.ggml.bos_token_id");
@@ -236,63 +241,68 @@ fn sentencepiece_merges(tokens: &[String], types: &[i32], scores: &[f32]) -> Vec
     merges.into_iter().map(|(_, _, a, b)| json!([tokens[a], tokens[b]])).collect()
 }
 
+fn s(v: &str) -> Value {
+    Value::String(v.to_string())
+}
+fn list(items: &[&str]) -> Value {
+    Value::Array(items.iter().map(|t| s(t)).collect())
+}
+
+/// A GPT-2 byte-level vocabulary for models plumb writes itself (tests, benchmarks, the GPU
+/// check): every byte, a few merges and ChatML's control tokens, then unused control tokens up to
+/// `size` entries (a real model's vocabulary size), when that is more.
+pub(crate) fn byte_level_metadata(size: usize) -> HashMap<String, Value> {
+    let mut tokens: Vec<String> = byte_alphabet();
+    let merges = ["Ġ t", "h e", "Ġt he", "d e", "de f", "Ġ f", "i n", "( x"];
+    for m in merges {
+        tokens.push(m.replace(' ', ""));
+    }
+    tokens.push("<|im_start|>".into());
+    tokens.push("<|im_end|>".into());
+    let n = tokens.len();
+    let mut types = vec![Value::I32(1); n];
+    types[n - 2] = Value::I32(TOKEN_CONTROL);
+    types[n - 1] = Value::I32(TOKEN_CONTROL);
+    for i in n..size {
+        tokens.push(format!("<|unused_{i}|>"));
+        types.push(Value::I32(TOKEN_CONTROL));
+    }
+    let token_refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    HashMap::from([
+        ("tokenizer.ggml.model".to_string(), s("gpt2")),
+        ("tokenizer.ggml.pre".to_string(), s("smollm")),
+        ("tokenizer.ggml.tokens".to_string(), list(&token_refs)),
+        ("tokenizer.ggml.token_type".to_string(), Value::Array(types)),
+        ("tokenizer.ggml.merges".to_string(), list(&merges)),
+        ("tokenizer.ggml.eos_token_id".to_string(), Value::U32(n as u32 - 1)),
+        ("tokenizer.ggml.add_bos_token".to_string(), Value::Bool(false)),
+    ])
+}
+
+/// The 256 printable stand-ins GPT-2 uses for bytes, in byte order.
+pub(crate) fn byte_alphabet() -> Vec<String> {
+    let printable: Vec<u32> = (b'!' as u32..=b'~' as u32).chain(0xA1..=0xAC).chain(0xAE..=0xFF).collect();
+    let mut out = vec![String::new(); 256];
+    for &b in &printable {
+        out[b as usize] = char::from_u32(b).unwrap().to_string();
+    }
+    let mut extra = 0;
+    for b in 0..256u32 {
+        if !printable.contains(&b) {
+            out[b as usize] = char::from_u32(256 + extra).unwrap().to_string();
+            extra += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
-    fn s(v: &str) -> Value {
-        Value::String(v.to_string())
-    }
-    fn list(items: &[&str]) -> Value {
-        Value::Array(items.iter().map(|t| s(t)).collect())
-    }
-
-    /// GPT-2 byte-level vocabulary: every byte, a few merges and ChatML's control tokens.
-    pub(crate) fn byte_level_metadata() -> HashMap<String, Value> {
-        let mut tokens: Vec<String> = byte_alphabet();
-        let merges = ["Ġ t", "h e", "Ġt he", "d e", "de f", "Ġ f", "i n", "( x"];
-        for m in merges {
-            tokens.push(m.replace(' ', ""));
-        }
-        tokens.push("<|im_start|>".into());
-        tokens.push("<|im_end|>".into());
-        let n = tokens.len();
-        let mut types = vec![Value::I32(1); n];
-        types[n - 2] = Value::I32(3);
-        types[n - 1] = Value::I32(3);
-        let token_refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
-        HashMap::from([
-            ("tokenizer.ggml.model".to_string(), s("gpt2")),
-            ("tokenizer.ggml.pre".to_string(), s("smollm")),
-            ("tokenizer.ggml.tokens".to_string(), list(&token_refs)),
-            ("tokenizer.ggml.token_type".to_string(), Value::Array(types)),
-            ("tokenizer.ggml.merges".to_string(), list(&merges)),
-            ("tokenizer.ggml.eos_token_id".to_string(), Value::U32(n as u32 - 1)),
-            ("tokenizer.ggml.add_bos_token".to_string(), Value::Bool(false)),
-        ])
-    }
-
-    /// The 256 printable stand-ins GPT-2 uses for bytes, in byte order.
-    pub(crate) fn byte_alphabet() -> Vec<String> {
-        let mut printable: Vec<u32> = (b'!' as u32..=b'~' as u32).chain(0xA1..=0xAC).chain(0xAE..=0xFF).collect();
-        let mut out = vec![String::new(); 256];
-        for &b in &printable {
-            out[b as usize] = char::from_u32(b).unwrap().to_string();
-        }
-        let mut extra = 0;
-        for b in 0..256u32 {
-            if !printable.contains(&b) {
-                out[b as usize] = char::from_u32(256 + extra).unwrap().to_string();
-                extra += 1;
-            }
-        }
-        printable.clear();
-        out
-    }
-
     #[test]
     fn byte_level_round_trips_without_a_prefix_space() {
-        let t = TextTokenizer::from_gguf(&byte_level_metadata()).unwrap();
+        let t = TextTokenizer::from_gguf(&byte_level_metadata(0)).unwrap();
         for text in
             ["Complete this", "def f(x):\n    return x + 12", " the thé 🦀\t\n", "<|im_start|>user\nhi<|im_end|>"]
         {
