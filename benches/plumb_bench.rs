@@ -56,7 +56,7 @@ fn assert_program(n: usize) -> Program {
         source: FUNCTION.into(),
         module_name: "bench".into(),
         chunks: vec![Chunk { line: 0, text: FUNCTION.into() }],
-        groups: vec![Group { cases }],
+        groups: vec![Group { cases, stop_on_timeout: false }],
         discover: None,
         pytest: None,
     }

@@ -26,7 +26,7 @@ impl Run {
 
     fn push(&mut self, cases: Vec<(Case, Target)>) {
         let (cases, targets) = cases.into_iter().unzip();
-        self.program.groups.push(Group { cases });
+        self.program.groups.push(Group { cases, stop_on_timeout: false });
         self.targets.push(targets);
     }
 
@@ -150,7 +150,11 @@ pub(super) fn add_function(
                 .map(|(j, &x)| (example_case(&function.examples[x], flags), (index, row, Column::Example(j)))),
         );
         cases.extend(calls.iter().map(|(c, col)| (c.clone(), (index, row, *col))));
+        // A candidate that loops costs one deadline: its other cases are not run.
         model.push(cases);
+        if let Some(group) = model.program.groups.last_mut() {
+            group.stop_on_timeout = true;
+        }
     }
 }
 
@@ -173,11 +177,11 @@ pub(super) fn fill_tests(functions: &[Function], tests: Vec<TestResult>, evidenc
 /// member's definition followed by the same calls.
 pub(super) fn shrink_groups(function: &Function, candidates: &[String], round: &ShrinkRound) -> Vec<Group> {
     let calls: Vec<Case> = round.inputs.iter().map(|a| call_case(a.call(&function.name), 0)).collect();
-    let mut groups = vec![Group { cases: calls.clone() }];
+    let mut groups = vec![Group { cases: calls.clone(), stop_on_timeout: false }];
     for &m in &round.members {
         let mut cases = vec![assert_case(&candidates[m], 0)];
         cases.extend(calls.iter().cloned());
-        groups.push(Group { cases });
+        groups.push(Group { cases, stop_on_timeout: true });
     }
     groups
 }

@@ -314,6 +314,41 @@ mod verdicts {
     }
 
     #[test]
+    fn a_consensus_no_generated_test_supports_says_nothing() {
+        // Two identical candidates agree with each other and pass none of the generated tests:
+        // agreement without support is no evidence (it once counted as agreement 1.0).
+        check(
+            ADD,
+            "tests add(1, 2) == 4 | add(2, 2) == 5
+             inputs add(2, 3)
+             user ex =2 | tests F F | inputs =5
+             cand ex =2 | tests F F | inputs =6
+             cand ex =2 | tests F F | inputs =6",
+            expect![[r#"
+                status passing
+                parts examples_passed=1 tests_passed=- agreement=- counterexample=false verified_failure=false
+            "#]],
+        );
+    }
+
+    #[test]
+    fn a_consensus_never_speaks_against_a_function_the_tests_support_more() {
+        // Two identical wrong candidates pass 1 of 3 tests; the function passes all 3.
+        check(
+            ADD,
+            "tests add(1, 2) == 3 | add(2, 2) == 4 | add(0, 0) == 0
+             inputs add(2, 3)
+             user ex =2 | tests P P P | inputs =5
+             cand ex =2 | tests P F F | inputs =6
+             cand ex =2 | tests P F F | inputs =6",
+            expect![[r#"
+                status passing
+                parts examples_passed=1 tests_passed=1.00 agreement=1.00 counterexample=false verified_failure=false
+            "#]],
+        );
+    }
+
+    #[test]
     fn a_strong_consensus_warns_and_a_weak_one_hints() {
         // Three of four agree (strong): warnings, a counterexample on the smallest input.
         check(
@@ -326,7 +361,7 @@ mod verdicts {
              cand ex =2 | tests P P | inputs =5 =2 =2
              cand ex =2 | tests F F | inputs =6 =2 =2",
             expect![[r#"
-                status passing
+                status suspect
                 parts examples_passed=1 tests_passed=0.50 agreement=0.75 counterexample=true verified_failure=false
                 warning counterexample: `add(2, 0)` returns 0; 3 of 4 candidate solutions and 2 generated tests say 2
                 warning test_failed: generated test `assert add(2, 2) == 4` fails (got ?, expected ?); 3 of 4 candidate solutions pass it
@@ -337,20 +372,21 @@ mod verdicts {
         // Two of five agree and three are scattered: the best group is weak, findings are hints.
         check(
             ADD,
-            "tests add(1, 2) == 3
+            "tests add(1, 2) == 3 | add(2, 3) == 6
              inputs add(2, 3)
-             user ex =2 | tests P | inputs =5
-             cand ex =2 | tests P | inputs =6
-             cand ex =2 | tests P | inputs =6
-             cand ex =2 | tests F | inputs =7
-             cand ex =2 | tests F | inputs =8
-             cand ex =2 | tests F | inputs =9",
+             user ex =2 | tests P F | inputs =5
+             cand ex =2 | tests P P | inputs =6
+             cand ex =2 | tests P P | inputs =6
+             cand ex =2 | tests F F | inputs =7
+             cand ex =2 | tests F F | inputs =8
+             cand ex =2 | tests F F | inputs =9",
             expect![[r#"
                 status passing
-                parts examples_passed=1 tests_passed=1.00 agreement=0.40 counterexample=true verified_failure=false
-                hint counterexample: `add(2, 3)` returns 5; 2 of 5 candidate solutions and 1 generated tests say 6
+                parts examples_passed=1 tests_passed=0.50 agreement=0.40 counterexample=true verified_failure=false
+                hint counterexample: `add(2, 3)` returns 5; 2 of 5 candidate solutions and 2 generated tests say 6
+                hint test_failed: generated test `assert add(2, 3) == 6` fails (got ?, expected ?); 2 of 5 candidate solutions pass it
                 test assert add(2, 3) == 6
-                fix passes 1 of 1
+                fix passes 2 of 2
             "#]],
         );
     }
@@ -389,8 +425,8 @@ mod verdicts {
 
     #[test]
     fn consensus_ties_go_to_the_first_group_and_loners_make_none() {
-        // No generated tests: candidates group by what they return. Two groups of two score the
-        // same; the group of the first candidate wins, and the function disagrees with it.
+        // No generated tests: candidates group by what they return (two groups of two score the
+        // same; the first wins), but a consensus no test supports says nothing against the function.
         check(
             ADD,
             "inputs add(0, 5)
@@ -401,10 +437,7 @@ mod verdicts {
              cand ex =2 | inputs =7",
             expect![[r#"
                 status passing
-                parts examples_passed=1 tests_passed=- agreement=0.50 counterexample=true verified_failure=false
-                warning counterexample: `add(0, 5)` returns 7; 2 of 4 candidate solutions say 5
-                test assert add(0, 5) == 5
-                fix passes 0 of 0
+                parts examples_passed=1 tests_passed=- agreement=- counterexample=false verified_failure=false
             "#]],
         );
         // Candidates that fail an example the function passes, or do not load, take no part.
@@ -451,17 +484,18 @@ mod verdicts {
     fn a_consensus_of_none_is_said_as_none() {
         check(
             "def first(xs):\n    return xs[0]\n",
-            "tests first([1]) == 1
+            "tests first([1]) == 1 | first([]) is None
              inputs first([])
-             user tests P | inputs !IndexError
-             cand tests P | inputs =
-             cand tests P | inputs =",
+             user tests P !IndexError | inputs !IndexError
+             cand tests P P | inputs =
+             cand tests P P | inputs =",
             expect![[r#"
-                status unverified
-                parts examples_passed=0 tests_passed=1.00 agreement=1.00 counterexample=true verified_failure=false
-                warning counterexample: `first([])` raises IndexError; 2 of 2 candidate solutions and 1 generated tests say None
+                status suspect
+                parts examples_passed=0 tests_passed=0.50 agreement=1.00 counterexample=true verified_failure=false
+                warning counterexample: `first([])` raises IndexError; 2 of 2 candidate solutions and 2 generated tests say None
+                warning test_failed: generated test `assert first([]) is None` fails (raised IndexError); 2 of 2 candidate solutions pass it
                 test assert first([]) is None
-                fix passes 1 of 1
+                fix passes 2 of 2
             "#]],
         );
     }
@@ -474,11 +508,11 @@ mod verdicts {
         let subject = Subject { path: "m.py", function, source };
         let mut e = evidence(
             function,
-            "tests add(1, 2) == 3
+            "tests add(1, 2) == 3 | add(2, 30) == 32
              inputs add(2, 30)
-             user ex =2 | tests P | inputs =0
-             cand ex =2 | tests P | inputs =32
-             cand ex =2 | tests P | inputs =32",
+             user ex =2 | tests P F | inputs =0
+             cand ex =2 | tests P P | inputs =32
+             cand ex =2 | tests P P | inputs =32",
         );
         let mut round = next_shrink(subject, &e).expect("a first round");
         assert_eq!(round.members, [0, 1]);

@@ -263,7 +263,7 @@ pub fn next_shrink(subject: Subject<'_>, ev: &FunctionEvidence) -> Option<Shrink
         .map(|k| matches!(example_verdict(subject, ev, k, &ev.user), ExampleVerdict::Passed))
         .collect();
     let a = analyse(subject, ev, p, &user_passed);
-    let c = a.consensus.as_ref()?;
+    let c = a.consensus.as_ref().filter(|c| voice(ev, p, c) > Voice::Silent)?;
     let (args, _, _, progressing) = counterexample(ev, &a, c)?;
     if !progressing {
         return None;
@@ -273,6 +273,32 @@ pub fn next_shrink(subject: Subject<'_>, ev: &FunctionEvidence) -> Option<Shrink
         return None;
     }
     Some(ShrinkRound { inputs: smaller, members: c.members.clone(), user: Vec::new(), candidates: Vec::new() })
+}
+
+/// How far a consensus may speak against the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Voice {
+    Silent,
+    /// Hints only.
+    Hint,
+    /// As its [`Strength`] allows.
+    Full,
+}
+
+/// CodeT's dual agreement, read as a skeptic: a consensus speaks against the function only when
+/// generated tests support it, and never when the function passes more of them than the
+/// consensus does (two identical wrong candidates passing 3 of 10 tests say nothing against a
+/// function passing 10). On a tie (the tests cannot tell them apart, only the differential inputs
+/// can), only a decisive consensus speaks fully; a lesser one gives hints.
+fn voice(ev: &FunctionEvidence, p: &Proposals, c: &Consensus) -> Voice {
+    let user_passes = (0..p.tests.len()).filter(|&t| ran_clean(ev.user.tests.get(t).and_then(Option::as_ref))).count();
+    if c.tests.is_empty() || user_passes > c.tests.len() {
+        Voice::Silent
+    } else if user_passes < c.tests.len() || c.strength() == Strength::Decisive {
+        Voice::Full
+    } else {
+        Voice::Hint
+    }
 }
 
 /// What the model's evidence adds to a verdict.
@@ -299,6 +325,11 @@ fn model_judgement(
     let mut out = ModelJudgement { parts: Parts { p_true: p.p_true, ..Parts::default() }, ..ModelJudgement::default() };
     let Some(c) = a.consensus.as_ref() else { return out };
     let user_tests: Vec<&Outcome> = ev.user.tests.iter().map_while(Option::as_ref).collect();
+    if c.tests.is_empty() {
+        return out;
+    }
+    let voice = voice(ev, p, c);
+    let speaks = voice > Voice::Silent;
     out.parts.agreement = Some(c.members.len() as f64 / c.total.max(1) as f64);
     out.parts.codet_score = Some(c.score);
     if !c.tests.is_empty() {
@@ -321,7 +352,8 @@ fn model_judgement(
             })
             .count();
         if members == c.members.len() {
-            let call = super::first_line(&function.examples[ev.examples[k]].source);
+            // The whole example, a newline inside it shown as `\n` (not cut there).
+            let call = super::feedback::clip(&function.examples[ev.examples[k]].source.trim().replace('\n', "\\n"), 80);
             *verdict = ExampleVerdict::Unresolved(Finding {
                 kind: FindingKind::ExampleSuspect,
                 severity: Severity::Warning,
@@ -335,7 +367,7 @@ fn model_judgement(
         }
     }
 
-    let cx = counterexample(ev, &a, c).map(|(args, user, expected, _)| Counterexample {
+    let cx = counterexample(ev, &a, c).filter(|_| speaks).map(|(args, user, expected, _)| Counterexample {
         call: args.call(&function.name),
         user,
         expected,
@@ -359,7 +391,14 @@ fn model_judgement(
         consensus: c,
         counterexample: cx.as_ref(),
     };
-    out.findings = matrix::model_findings(&facts);
+    if speaks {
+        out.findings = matrix::model_findings(&facts);
+    }
+    if voice == Voice::Hint {
+        for f in &mut out.findings {
+            f.severity = Severity::Hint;
+        }
+    }
     out.fix = (!out.findings.is_empty()).then(|| Fix {
         source: p.candidates[c.members[0]].clone(),
         passes: c.tests.len(),

@@ -533,6 +533,12 @@ impl Sandbox {
                     if let Some(slot) = outcomes.get_mut(g).and_then(|g| g.get_mut(c)) {
                         *slot = Some(error.clone());
                     }
+                    let stops = program.groups.get(g).is_some_and(|group| group.stop_on_timeout);
+                    if stops && matches!(error, Outcome::Timeout { .. }) {
+                        for slot in outcomes.get_mut(g).into_iter().flatten().filter(|s| s.is_none()) {
+                            *slot = Some(error.clone());
+                        }
+                    }
                 }
                 _ => {}
             }

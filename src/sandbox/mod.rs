@@ -75,6 +75,11 @@ pub struct Case {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Group {
     pub cases: Vec<Case>,
+    /// After one case times out, the group's other cases are not run (each reports that
+    /// timeout): for code that may loop everywhere (a model's candidate), so that it costs one
+    /// deadline, not one per case.
+    #[serde(skip)]
+    pub stop_on_timeout: bool,
 }
 
 /// A whole run: the user's file (as top-level statements) and the cases to run against it.

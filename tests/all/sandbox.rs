@@ -198,3 +198,23 @@ fn what_the_sandbox_lacks_is_marked_not_blamed() {
     assert_eq!(lacks(3).as_deref(), Some("POSIX process functions"));
     assert_eq!(ran(&report.outcomes[0][4]).text_match, Some(true), "{:?}", report.outcomes[0][4]);
 }
+
+#[test]
+fn a_group_that_stops_on_timeout_costs_one_deadline() {
+    // A candidate that loops on every call: after the first timeout its other cases are not
+    // run; they report that timeout. Without the flag each case runs to its own deadline.
+    let source = "def f(x):\n    while True:\n        pass\n";
+    let cases: Vec<_> = (0..5).map(|i| assert_case(&format!("f({i})"))).collect();
+    let timed = |stop: bool| {
+        let mut p = program(source, vec![cases.clone(), vec![assert_case("1 + 1")]]);
+        p.groups[0].stop_on_timeout = stop;
+        let started = std::time::Instant::now();
+        let report = run(&p, &quick_limits());
+        assert!(report.outcomes[0].iter().all(|o| matches!(o, Outcome::Timeout { .. })), "{:?}", report.outcomes[0]);
+        assert!(matches!(&report.outcomes[1][0], Outcome::Ran(r) if r.exception.is_none()), "{:?}", report.outcomes[1]);
+        started.elapsed()
+    };
+    let (stopping, each) = (timed(true), timed(false));
+    // One deadline against five (with instance restarts in both).
+    assert!(stopping * 2 < each, "{stopping:?} vs {each:?}");
+}

@@ -31,7 +31,7 @@ pub(crate) fn program(source: &str, groups: Vec<Vec<Case>>) -> Program {
             .iter()
             .map(|t| Chunk { line: t.line, text: source[t.range.start..t.range.end].to_string() })
             .collect(),
-        groups: groups.into_iter().map(|cases| Group { cases }).collect(),
+        groups: groups.into_iter().map(|cases| Group { cases, stop_on_timeout: false }).collect(),
         discover: None,
         pytest: None,
     }
