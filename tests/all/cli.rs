@@ -339,3 +339,45 @@ fn naming_a_model_server_selects_it_whatever_the_local_model_says() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json(&out)["files"][0]["functions"][0]["evidence"]["model"], "tiny-coder");
 }
+
+/// The judge against a stand-in for a strong model (`tests/eval/standin.py`, a loopback
+/// OpenAI-compatible server answering from the labelled set): with correct candidates 90% of the
+/// time and byte-identical samples, `plumb eval` warns on every subtle bug of one topic (bugs
+/// that pass their own examples) and on none of its correct functions.
+#[test]
+fn a_strong_model_stand_in_finds_subtle_bugs_without_false_alarms() {
+    let eval = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval");
+    let dir = tempfile::tempdir().unwrap();
+    let files = ["correct/search.py", "buggy/search_subtle.py"];
+    for f in files {
+        std::fs::create_dir_all(dir.path().join(f).parent().unwrap()).unwrap();
+        std::fs::copy(eval.join(f), dir.path().join(f)).unwrap();
+    }
+    let labels: Value = serde_json::from_str(&std::fs::read_to_string(eval.join("labels.json")).unwrap()).unwrap();
+    let cases: Vec<&Value> =
+        labels["cases"].as_array().unwrap().iter().filter(|c| files.contains(&c["file"].as_str().unwrap())).collect();
+    let names: Vec<&str> = cases.iter().map(|c| c["function"].as_str().unwrap()).collect();
+    std::fs::write(dir.path().join("labels.json"), serde_json::json!({"version": 1, "cases": cases}).to_string())
+        .unwrap();
+    let mut server = Command::new("python3")
+        .arg(eval.join("standin.py"))
+        .args(["--p", "0.9", "--identical", "--port", "0", "--only", &names.join(",")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs the stand-in");
+    let mut url = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().unwrap()), &mut url).unwrap();
+    let saved = dir.path().join("cases.jsonl");
+    let args = ["eval", ".", "--model-url", url.trim(), "--model", "standin", "--model-chat", "--model-samples", "4"];
+    let out = plumb(dir.path(), &[&args[..], &["--cases", saved.to_str().unwrap()]].concat());
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Value> =
+        std::fs::read_to_string(&saved).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), cases.len());
+    for r in &rows {
+        let buggy = r["label"] == "buggy";
+        assert_eq!(r["flagged"].as_bool(), Some(buggy), "{r}");
+    }
+}

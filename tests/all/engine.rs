@@ -37,7 +37,8 @@ fn one_check_judges_the_matrix_and_records_every_row() {
     let r = engine.check(&doc(SUBTLE), true, &Cancel::new(), &mut |_| {}).unwrap();
     let v = &r.functions[0].verdict;
     assert_eq!(r.model_error, None);
-    assert_eq!(v.status, Status::Passing, "{v:#?}");
+    // Its example passes; a strong consensus, supported by the tests, says it is wrong.
+    assert_eq!(v.status, Status::Suspect, "{v:#?}");
     let cx = v.findings.iter().find(|f| f.kind == FindingKind::Counterexample).expect("a counterexample");
     assert_eq!(cx.severity, Severity::Warning);
     assert_eq!(v.counterexample_test.as_deref(), Some("assert add(2, 0) == 2"));

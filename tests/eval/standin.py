@@ -199,14 +199,18 @@ class Problem:
         return rng.choice(pool)
 
 
-def load():
+def load(only=None):
     correct, twins = {}, {}
     for path in sorted((HERE / "correct").glob("*.py")):
         correct.update(functions_of(path))
     for path in sorted((HERE / "buggy").glob("*.py")):
         for name, src in functions_of(path).items():
             twins.setdefault(name, []).append(src)
-    return {name: Problem(name, src, twins.get(name, ())) for name, src in correct.items()}
+    return {
+        name: Problem(name, src, twins.get(name, ()))
+        for name, src in correct.items()
+        if only is None or name in only
+    }
 
 
 def answer_candidate(problem, rng, opts, index):
@@ -311,8 +315,9 @@ def main():
     ap.add_argument("--tests-per-sample", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--only", help="answer about these functions only (comma-separated; faster to start)")
     opts = ap.parse_args()
-    problems = load()
+    problems = load(set(opts.only.split(",")) if opts.only else None)
     server = ThreadingHTTPServer(("127.0.0.1", opts.port), make_handler(problems, opts))
     print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
     sys.stdout.flush()
