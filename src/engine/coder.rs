@@ -111,6 +111,11 @@ impl Coder {
                     crate::model::LocalSpec { threads: *threads, fetch_default, ..crate::model::LocalSpec::new(path) };
                 Ok(Some(Coder::local(spec, crate::model::DEFAULT_MODEL_NAME, samples)))
             }
+            ModelChoice::Local { model: LocalModel::Hub(file), threads } => {
+                let path = crate::model::resolve_hub_file(file, status).map_err(|e| format!("{e:#}"))?;
+                let spec = crate::model::LocalSpec { threads: *threads, ..crate::model::LocalSpec::new(path) };
+                Ok(Some(Coder::local(spec, &file.to_string(), samples)))
+            }
             ModelChoice::Local { model: LocalModel::Path(p), threads } => {
                 if !p.exists() {
                     return Err(format!("no model at {}", p.display()));

@@ -24,6 +24,9 @@ pub enum LocalModel {
     Default,
     /// A GGUF or safetensors file (or folder).
     Path(PathBuf),
+    /// A file of a Hugging Face model repository (`owner/name:file`), from the local Hugging
+    /// Face cache, downloaded into it when missing.
+    Hub(crate::model::HubFile),
 }
 
 /// Where model evidence comes from.
@@ -44,12 +47,17 @@ pub enum ModelChoice {
 }
 
 impl ModelChoice {
-    /// `off`, `default` or a path, as `--local-model`, `localModel` and `$PLUMB_MODEL` take it.
+    /// `off`, `default`, a path or `owner/name:file` (a Hugging Face repository's file), as
+    /// `--local-model`, `localModel` and `$PLUMB_MODEL` take it. An existing path wins.
     pub fn local(choice: &str, threads: usize) -> ModelChoice {
         match choice {
             "off" | "none" | "" => ModelChoice::Off,
             "default" => ModelChoice::Local { model: LocalModel::Default, threads },
-            path => ModelChoice::Local { model: LocalModel::Path(PathBuf::from(path)), threads },
+            other => {
+                let hub = crate::model::HubFile::parse(other).filter(|_| !std::path::Path::new(other).exists());
+                let model = hub.map(LocalModel::Hub).unwrap_or_else(|| LocalModel::Path(PathBuf::from(other)));
+                ModelChoice::Local { model, threads }
+            }
         }
     }
 }

@@ -3,11 +3,13 @@
 //! parsed with tree-sitter and only what compiles is kept. Two backends: `local` runs a model
 //! in-process with candle; `remote` asks an OpenAI-compatible server.
 
+mod hub;
 mod local;
 mod parse;
 mod prompts;
 mod remote;
 
+pub use hub::{HubFile, hub_cache, resolve as resolve_hub_file};
 pub use local::synthetic;
 pub use local::{
     BENCH_PROMPT, DEFAULT_MODEL_NAME, DeviceChoice, Local, LocalSpec, Measure, Trace, default_model_path, device_line,

@@ -381,3 +381,75 @@ fn a_strong_model_stand_in_finds_subtle_bugs_without_false_alarms() {
         assert_eq!(r["flagged"].as_bool(), Some(buggy), "{r}");
     }
 }
+
+/// `--local-model owner/name:file`: a loopback server stands in for the Hugging Face hub (the
+/// endpoint is `$HF_ENDPOINT`) and serves a model plumb wrote itself, the way the hub does (a
+/// redirect carrying the commit and the file's etag, then the bytes). The file lands in the
+/// Hugging Face cache layout and is used; a second run, offline, takes it from the cache.
+#[test]
+fn a_model_named_by_its_hugging_face_repository_is_fetched_into_the_cache() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = plumb::model::synthetic::shape("tiny").unwrap();
+    let f32 = plumb::model::synthetic::Format::parse("f32").unwrap();
+    let model = std::fs::read(plumb::model::synthetic::write(&tiny, f32, dir.path(), 1, false).unwrap()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let mut paths = Vec::new();
+        for stream in listener.incoming().take(2) {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            while reader.read_line(&mut String::new()).unwrap() > 2 {}
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            if path == "/org/tiny-GGUF/resolve/main/tiny.gguf" {
+                let head = "HTTP/1.1 302 Found\r\nLocation: /cdn/blob\r\nX-Repo-Commit: 0123abcd\r\nX-Linked-Etag: \"5eed\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                stream.write_all(head.as_bytes()).unwrap();
+            } else {
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", model.len());
+                stream.write_all(head.as_bytes()).unwrap();
+                stream.write_all(&model).unwrap();
+            }
+            paths.push(path);
+        }
+        paths
+    });
+    let source = dir.path().join("m.py");
+    std::fs::write(&source, "def double(x):\n    \"\"\"\n    >>> double(2)\n    4\n    \"\"\"\n    return 2 * x\n")
+        .unwrap();
+    let hf = dir.path().join("hf");
+    let run = |offline: bool| {
+        Command::new(env!("CARGO_BIN_EXE_plumb"))
+            .current_dir(dir.path())
+            .env("PLUMB_STORE", "off")
+            .env("HF_HOME", &hf)
+            .env("HF_ENDPOINT", &endpoint)
+            .env("HF_HUB_OFFLINE", if offline { "1" } else { "0" })
+            .args([
+                "check",
+                "m.py",
+                "--format",
+                "json",
+                "--model-samples",
+                "2",
+                "--local-model",
+                "org/tiny-GGUF:tiny.gguf",
+            ])
+            .output()
+            .unwrap()
+    };
+    for offline in [false, true] {
+        let out = run(offline);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let v = json(&out);
+        assert_eq!(v["files"][0]["functions"][0]["evidence"]["model"], "org/tiny-GGUF:tiny.gguf", "{v}");
+    }
+    assert_eq!(server.join().unwrap(), ["/org/tiny-GGUF/resolve/main/tiny.gguf", "/cdn/blob"]);
+    let folder = hf.join("hub/models--org--tiny-GGUF");
+    assert_eq!(std::fs::read_to_string(folder.join("refs/main")).unwrap(), "0123abcd");
+    let link = folder.join("snapshots/0123abcd/tiny.gguf");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::canonicalize(&link).unwrap(), std::fs::canonicalize(folder.join("blobs/5eed")).unwrap());
+}
