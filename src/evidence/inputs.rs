@@ -92,7 +92,16 @@ impl Lit {
         match self {
             Lit::Int(n) => {
                 let n = *n;
-                vec![Lit::Int(0), Lit::Int(1), Lit::Int(-1), Lit::Int(n + 1), Lit::Int(n - 1), Lit::Int(-n)]
+                let double = n.checked_mul(2).unwrap_or(n);
+                vec![
+                    Lit::Int(0),
+                    Lit::Int(1),
+                    Lit::Int(-1),
+                    Lit::Int(n + 1),
+                    Lit::Int(n - 1),
+                    Lit::Int(-n),
+                    Lit::Int(double),
+                ]
             }
             Lit::Str(s) => {
                 let first: String = s.chars().take(1).collect();
@@ -103,6 +112,12 @@ impl Lit {
                     Lit::Str(s.to_uppercase()),
                     Lit::Str(format!(" {s} ")),
                     Lit::Str(format!("{s}é")),
+                    // Characters that change how text is read: a sign, a leading underscore or
+                    // zero, the last character once more (an extra closer, a doubled letter).
+                    Lit::Str(format!("-{s}")),
+                    Lit::Str(format!("_{s}")),
+                    Lit::Str(format!("0{s}")),
+                    Lit::Str(format!("{s}{}", s.chars().last().map(String::from).unwrap_or_default())),
                 ]
             }
             Lit::Bool(b) => vec![Lit::Bool(!b)],
@@ -136,6 +151,17 @@ impl Lit {
                 let mut out = vec![Lit::Dict(Vec::new())];
                 if items.len() > 1 {
                     out.push(Lit::Dict(items[1..].to_vec()));
+                    // Insertion order matters to code that iterates.
+                    out.push(Lit::Dict(items.iter().rev().cloned().collect()));
+                }
+                // The first entry's value changed as a value of its own kind would be (0, '',
+                // [] ...: falsy values are where `if d[k]` and `d[k] or x` go wrong).
+                if let Some((key, value)) = items.first() {
+                    for m in value.mutations() {
+                        let mut changed = items.clone();
+                        changed[0] = (key.clone(), m);
+                        out.push(Lit::Dict(changed));
+                    }
                 }
                 out
             }
@@ -599,6 +625,11 @@ mod tests {
             assert!(calls.contains(&want.to_string()), "{want} not in {calls:?}");
         }
         assert_eq!(mutate(&seeds, 3).len(), 3);
+        let dicts = vec![parse_args("{'b': 1, 'a': 2}").unwrap()];
+        let calls: Vec<String> = mutate(&dicts, 100).iter().map(|a| a.call("f")).collect();
+        for want in ["f({})", "f({'a': 2})", "f({'a': 2, 'b': 1})", "f({'b': 0, 'a': 2})", "f({'b': -1, 'a': 2})"] {
+            assert!(calls.contains(&want.to_string()), "{want} not in {calls:?}");
+        }
     }
 
     #[test]
