@@ -200,11 +200,20 @@ const ADD_CANDIDATES: &[&str] =
     &["    return a + b\n", "    return b + a\n", "    return sum((a, b))\n", "    return a - b\n"];
 
 fn check_with_coder(dir: &Path, source: &str) -> Value {
+    check_with_coder_as(dir, source, "2")
+}
+
+/// As [`check_with_coder`], writing JSON document `version`.
+fn check_with_coder_as(dir: &Path, source: &str, version: &str) -> Value {
     std::fs::write(dir.join("m.py"), source).unwrap();
     let url = fake_coder_server(FAKE_TESTS_ANSWER, ADD_CANDIDATES, 2);
-    let out = plumb(dir, &["check", "--format", "json", "--model-url", &url, "--model", "coder", "m.py"]);
+    let args =
+        ["check", "--format", "json", "--json-version", version, "--model-url", &url, "--model", "coder", "m.py"];
+    let out = plumb(dir, &args);
     assert!(out.status.code().is_some(), "{}", String::from_utf8_lossy(&out.stderr));
-    json(&out)["files"][0]["functions"][0].clone()
+    let v = json(&out);
+    assert_eq!(v["version"].to_string(), version);
+    v["files"][0]["functions"][0].clone()
 }
 
 #[test]
@@ -226,7 +235,16 @@ fn a_subtle_bug_gets_a_shrunk_counterexample_and_low_confidence() {
             .any(|x| x["kind"] == "test_failed" && x["message"].as_str().unwrap().contains("add(2, 2) == 4"))
     );
     assert_eq!(f["evidence"]["candidates"], 4);
+    // Its example passes, so nothing proves it wrong: suspect, not failing (exit 0).
+    assert_eq!(f["status"], "suspect", "{f:#}");
     let bad = f["confidence"].as_f64().unwrap();
+    // Version 1 of the document had no `suspect`: what it said then.
+    let v1 = check_with_coder_as(
+        dir.path(),
+        "def add(a, b):\n    \"\"\"\n    >>> add(1, 1)\n    2\n    \"\"\"\n    return 0 if a == 2 else a + b\n",
+        "1",
+    );
+    assert_eq!(v1["status"], "passing", "{v1:#}");
 
     // The correct function: no warning, a higher confidence.
     let g = check_with_coder(
