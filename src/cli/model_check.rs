@@ -81,20 +81,12 @@ fn check(args: &ModelCheckArgs) -> anyhow::Result<()> {
         let free = gpu.trace(BENCH_PROMPT, args.compare, &[])?;
         let forced = gpu.trace(BENCH_PROMPT, args.compare, &reference.tokens)?;
         let same = reference.tokens.iter().zip(&free.tokens).take_while(|(a, b)| a == b).count();
-        let (mut max_diff, mut max_abs) = (0f32, 0f32);
-        for (a, b) in reference.logits.iter().zip(&forced.logits) {
-            for (x, y) in a.iter().zip(b) {
-                max_diff = max_diff.max((x - y).abs());
-                max_abs = max_abs.max(x.abs());
-            }
-        }
-        // Greedy steps where the two devices pick the same token on the same prefix.
-        let agree = reference.logits.iter().zip(&forced.logits).filter(|(a, b)| argmax(a) == argmax(b)).count();
+        let agreement = reference.agreement(&forced);
         println!(
             "{}",
             json!({"check": "compare", "cpu": cpu.info()?, "gpu": gpu.info()?, "steps": args.compare,
-                   "greedy_tokens_identical": same, "argmax_agree_teacher_forced": agree,
-                   "max_abs_logit_diff": max_diff, "max_abs_logit": max_abs,
+                   "greedy_tokens_identical": same, "argmax_agree_teacher_forced": agreement.argmax_agree,
+                   "max_abs_logit_diff": agreement.max_abs_diff, "max_abs_logit": agreement.max_abs,
                    "cpu_tokens": reference.tokens, "gpu_tokens": free.tokens})
         );
     }
@@ -131,10 +123,6 @@ fn best(model: &Local, tokens: usize, n: usize) -> anyhow::Result<Measure> {
     let a = model.measure(BENCH_PROMPT, tokens, n)?;
     let b = model.measure(BENCH_PROMPT, tokens, n)?;
     Ok(if a.prompt_seconds + a.decode_seconds <= b.prompt_seconds + b.decode_seconds { a } else { b })
-}
-
-fn argmax(v: &[f32]) -> usize {
-    v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i).unwrap_or(0)
 }
 
 /// Bytes of a model file, or of the files in a model directory.

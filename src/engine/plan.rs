@@ -25,8 +25,13 @@ impl Run {
     }
 
     fn push(&mut self, cases: Vec<(Case, Target)>) {
+        self.push_group(cases, false);
+    }
+
+    /// A group whose other cases are not run once one times out (see `Group::stop_on_timeout`).
+    fn push_group(&mut self, cases: Vec<(Case, Target)>, stop_on_timeout: bool) {
         let (cases, targets) = cases.into_iter().unzip();
-        self.program.groups.push(Group { cases, stop_on_timeout: false });
+        self.program.groups.push(Group { cases, stop_on_timeout });
         self.targets.push(targets);
     }
 
@@ -151,10 +156,7 @@ pub(super) fn add_function(
         );
         cases.extend(calls.iter().map(|(c, col)| (c.clone(), (index, row, *col))));
         // A candidate that loops costs one deadline: its other cases are not run.
-        model.push(cases);
-        if let Some(group) = model.program.groups.last_mut() {
-            group.stop_on_timeout = true;
-        }
+        model.push_group(cases, true);
     }
 }
 

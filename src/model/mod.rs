@@ -12,8 +12,8 @@ mod remote;
 pub use hub::{HubFile, hub_cache, resolve as resolve_hub_file};
 pub use local::synthetic;
 pub use local::{
-    BENCH_PROMPT, DEFAULT_MODEL_NAME, DeviceChoice, Local, LocalSpec, Measure, Trace, default_model_path, device_line,
-    ensure_default_model,
+    Agreement, BENCH_PROMPT, DEFAULT_MODEL_NAME, DeviceChoice, Local, LocalSpec, Measure, Trace, default_model_path,
+    device_line, ensure_default_model,
 };
 pub use parse::{candidate_function, generated_asserts};
 pub use prompts::{PROMPT_VERSION, Problem, Prompt, candidate_prompt, p_true_prompt, test_prompt};

@@ -15,24 +15,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-BINS = 10
-
-
-def points(rows):
-    out = []
-    for b in range(BINS):
-        lo, hi = b / BINS, (b + 1) / BINS
-        inside = [r for r in rows if lo <= r["confidence"] < hi or (b == BINS - 1 and r["confidence"] == 1.0)]
-        if inside:
-            conf = sum(r["confidence"] for r in inside) / len(inside)
-            acc = sum(r["label"] == "correct" for r in inside) / len(inside)
-            out.append((conf, acc, len(inside)))
-    return out
-
-
-def ece(rows):
-    return sum(n / len(rows) * abs(c - a) for c, a, n in points(rows))
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sweep import ece, points  # noqa: E402
 
 def main():
     folder, out = Path(sys.argv[1]), sys.argv[2]

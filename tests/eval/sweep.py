@@ -40,17 +40,21 @@ def auroc(pos, neg):
     return wins / (len(pos) * len(neg))
 
 
-def ece(rows, bins=10):
-    total = len(rows)
-    err = 0.0
+def points(rows, bins=10):
+    """Per confidence bin: (mean confidence, share of correct functions, functions)."""
+    out = []
     for b in range(bins):
         lo, hi = b / bins, (b + 1) / bins
         inside = [r for r in rows if lo <= r["confidence"] < hi or (b == bins - 1 and r["confidence"] == 1.0)]
         if inside:
             conf = sum(r["confidence"] for r in inside) / len(inside)
             acc = sum(r["label"] == "correct" for r in inside) / len(inside)
-            err += len(inside) / total * abs(conf - acc)
-    return err
+            out.append((conf, acc, len(inside)))
+    return out
+
+
+def ece(rows, bins=10):
+    return sum(n / len(rows) * abs(c - a) for c, a, n in points(rows, bins))
 
 
 def run(plumb, samples, extra, out):

@@ -30,8 +30,15 @@ impl DeviceChoice {
     }
 }
 
-/// The device chosen, and a line for people: `gpu (CUDA device 0)`, `cpu (...why...)`.
+/// The device chosen, and a line for people: `gpu (CUDA device 0)`, `cpu (...why...)`. Chosen once
+/// per process and choice (finding a GPU opens libraries and a device context).
 pub(crate) fn select(choice: DeviceChoice) -> (Device, String) {
+    static CHOSEN: [std::sync::OnceLock<(Device, String)>; 3] =
+        [std::sync::OnceLock::new(), std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    CHOSEN[choice as usize].get_or_init(|| choose(choice)).clone()
+}
+
+fn choose(choice: DeviceChoice) -> (Device, String) {
     let (choice, bad_env) = match choice {
         DeviceChoice::Auto => match std::env::var("PLUMB_DEVICE") {
             Ok(v) => match DeviceChoice::parse(&v) {

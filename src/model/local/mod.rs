@@ -74,6 +74,31 @@ pub struct Trace {
     pub logits: Vec<Vec<f32>>,
 }
 
+/// How far two traces of the same steps agree (`reference` on one device, `other` on another,
+/// teacher-forced with the reference's tokens).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Agreement {
+    /// Steps whose highest logit is the same token.
+    pub argmax_agree: usize,
+    pub max_abs_diff: f32,
+    /// The largest logit of the reference, for scale.
+    pub max_abs: f32,
+}
+
+impl Trace {
+    pub fn agreement(&self, other: &Trace) -> Agreement {
+        let mut out = Agreement { argmax_agree: 0, max_abs_diff: 0.0, max_abs: 0.0 };
+        for (a, b) in self.logits.iter().zip(&other.logits) {
+            out.argmax_agree += usize::from(sample::argmax(a) == sample::argmax(b));
+            for (x, y) in a.iter().zip(b) {
+                out.max_abs_diff = out.max_abs_diff.max((x - y).abs());
+                out.max_abs = out.max_abs.max(x.abs());
+            }
+        }
+        out
+    }
+}
+
 /// Speed figures of one run (for benchmarks): a prompt processed once, then `n` streams of
 /// `tokens` tokens each, end-of-sequence ignored.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -156,3 +156,13 @@ fn default_model_smoke() {
         answers.iter().filter_map(|a| crate::model::candidate_function("", "is_even", &a.text)).collect();
     assert!(!parsed.is_empty(), "{answers:?}");
 }
+
+#[test]
+fn traces_compare_step_by_step() {
+    let a = Trace { tokens: vec![1, 2], logits: vec![vec![0.0, 1.0, 0.5], vec![2.0, -3.0, 1.0]] };
+    let b = Trace { tokens: vec![1, 2], logits: vec![vec![0.0, 1.25, 0.5], vec![0.5, -3.0, 1.0]] };
+    let same = a.agreement(&a);
+    assert_eq!((same.argmax_agree, same.max_abs_diff, same.max_abs), (2, 0.0, 3.0));
+    let other = a.agreement(&b);
+    assert_eq!((other.argmax_agree, other.max_abs_diff), (1, 1.5));
+}
