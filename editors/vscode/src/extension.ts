@@ -125,6 +125,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       updateStatus();
     }
   };
+  // The document whose opening activated the extension was opened before it listened: it is being
+  // checked too, not "nothing failing".
+  vscode.workspace.textDocuments.forEach(touched);
   context.subscriptions.push(
     vscode.workspace.onDidOpenTextDocument(touched),
     vscode.workspace.onDidChangeTextDocument((e) => touched(e.document)),
