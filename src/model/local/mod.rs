@@ -2,12 +2,15 @@
 //! features). One thread owns the model and serves requests from a queue, so loading happens once
 //! per process, lazily, and callers on any thread (the LSP's checks, the CLI) share it.
 //!
-//! Samples that share a prompt share its KV cache: on the CPU the prompt is run once and each sample
-//! continues from a copy of the cache; on a GPU (or for models whose cache cannot be copied) the
-//! samples run as one batch. Cancellation is checked after every token.
+//! Samples that share a prompt share its KV cache: the prompt runs once, its cache is repeated to
+//! one row per sample and the samples decode as one batch (GGUF llama models, through plumb's copy
+//! of candle's model in `llama.rs`); for other models, on the CPU each sample continues from a copy
+//! of the cache, one after another, and on a GPU the prompt is repeated as rows of one batch.
+//! Cancellation is checked after every token.
 
 pub(crate) mod default;
 mod device;
+mod llama;
 mod sample;
 pub mod synthetic;
 mod template;
@@ -62,7 +65,7 @@ enum Job {
     PTrue { prompt: Prompt, cancel: Cancel, reply: mpsc::Sender<Result<f64, ModelError>> },
     Info { reply: mpsc::Sender<Result<String, ModelError>> },
     Chat { reply: mpsc::Sender<Result<bool, ModelError>> },
-    Measure { text: String, tokens: usize, n: usize, reply: mpsc::Sender<Result<Measure, ModelError>> },
+    Measure { text: String, tokens: usize, n: usize, batch: bool, reply: mpsc::Sender<Result<Measure, ModelError>> },
     Trace { text: String, steps: usize, forced: Vec<u32>, reply: mpsc::Sender<Result<Trace, ModelError>> },
 }
 
@@ -166,7 +169,13 @@ impl Local {
 
     /// Prompt and decode speed on `text` (raw, no chat template): see [`Measure`].
     pub fn measure(&self, text: &str, tokens: usize, n: usize) -> Result<Measure, ModelError> {
-        self.send(|reply| Job::Measure { text: text.to_string(), tokens, n, reply })
+        self.send(|reply| Job::Measure { text: text.to_string(), tokens, n, batch: true, reply })
+    }
+
+    /// As [`Local::measure`], the samples one after another from copies of the prompt's cache
+    /// where the model allows it (the baseline batching is measured against).
+    pub fn measure_unbatched(&self, text: &str, tokens: usize, n: usize) -> Result<Measure, ModelError> {
+        self.send(|reply| Job::Measure { text: text.to_string(), tokens, n, batch: false, reply })
     }
 
     /// `steps` tokens of greedy decoding after `text` (raw, no chat template); where `forced` has a
@@ -220,9 +229,9 @@ fn handle(job: Job, engine: &mut Result<Engine, String>) {
             };
             let _ = reply.send(answer);
         }
-        Job::Measure { text, tokens, n, reply } => {
+        Job::Measure { text, tokens, n, batch, reply } => {
             let _ = reply.send(match engine {
-                Ok(e) => e.measure(&text, tokens, n),
+                Ok(e) => e.measure(&text, tokens, n, batch),
                 Err(e) => Err(ModelError::Local(e.clone())),
             });
         }
@@ -312,40 +321,43 @@ impl Engine {
             })
             .collect();
         self.loaded.weights.reset();
-        let batched = !self.device.is_cpu() || !self.loaded.weights.can_fork();
-        if batched {
-            self.generate_batch(&ids, &mut streams, &sampling, sampler, cancel)?;
-        } else {
-            let input = Tensor::new(ids.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
-            let first = self.loaded.weights.forward(&input, 0).map_err(local_error)?;
-            let first: Vec<f32> = first.squeeze(0).and_then(|t| t.to_vec1()).map_err(local_error)?;
-            for stream in &mut streams {
-                let Some(mut model) = self.loaded.weights.fork() else { break };
-                let mut logits = first.clone();
-                let mut pos = ids.len();
-                loop {
-                    if cancel.is_cancelled() {
-                        return Err(ModelError::Cancelled);
-                    }
-                    let token = sample::sample(&mut logits, &stream.tokens, &sampling, &mut stream.rng);
-                    if self.push(stream, token, sampler) {
-                        break;
-                    }
-                    let input =
-                        Tensor::new(&[token], &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
-                    logits = model
-                        .forward(&input, pos)
-                        .and_then(|l| l.squeeze(0))
-                        .and_then(|l| l.to_vec1())
-                        .map_err(local_error)?;
-                    pos += 1;
-                }
-            }
+        match self.strategy() {
+            Strategy::SharedBatch => self.generate_batch(&ids, &mut streams, &sampling, sampler, cancel, true)?,
+            Strategy::RepeatedBatch => self.generate_batch(&ids, &mut streams, &sampling, sampler, cancel, false)?,
+            Strategy::Forks => self.generate_forks(&ids, &mut streams, &sampling, sampler, cancel)?,
         }
         Ok(streams.into_iter().map(|s| Answer { text: s.text, truncated: s.truncated }).collect())
     }
 
-    /// All samples as one batch: the prompt repeated `n` times, then one token per row per step.
+    /// How the samples of one prompt run on this model and device.
+    fn strategy(&self) -> Strategy {
+        let w = &self.loaded.weights;
+        if w.shares_prompt() {
+            Strategy::SharedBatch
+        } else if self.device.is_cpu() && w.can_fork() {
+            Strategy::Forks
+        } else {
+            Strategy::RepeatedBatch
+        }
+    }
+
+    /// The prompt's logits, `rows` times: with `shared`, the prompt runs once and its cache is
+    /// repeated to `rows` rows; otherwise the prompt is repeated as `rows` rows of one batch.
+    fn prompt_batch(&mut self, ids: &[u32], rows: usize, shared: bool) -> Result<Vec<Vec<f32>>, ModelError> {
+        let w = &mut self.loaded.weights;
+        if shared {
+            let input = Tensor::new(ids, &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
+            let first: Vec<f32> = w.forward(&input, 0).and_then(|l| l.squeeze(0)?.to_vec1()).map_err(local_error)?;
+            w.repeat_cache(rows).map_err(local_error)?;
+            return Ok(vec![first; rows]);
+        }
+        let batch: Vec<u32> = (0..rows).flat_map(|_| ids.iter().copied()).collect();
+        let input = Tensor::from_vec(batch, (rows, ids.len()), &self.device).map_err(local_error)?;
+        w.forward(&input, 0).and_then(|l| l.to_vec2()).map_err(local_error)
+    }
+
+    /// All samples as one batch, one token per row per step: after the prompt ran once (`shared`:
+    /// rows whose sample ended leave the batch) or as `n` rows (ended rows are fed padding).
     fn generate_batch(
         &mut self,
         ids: &[u32],
@@ -353,36 +365,79 @@ impl Engine {
         sampling: &Sampling,
         sampler: &Sampler,
         cancel: &Cancel,
+        shared: bool,
     ) -> Result<(), ModelError> {
-        let n = streams.len();
-        let rows: Vec<u32> = (0..n).flat_map(|_| ids.iter().copied()).collect();
-        let input = Tensor::from_vec(rows, (n, ids.len()), &self.device).map_err(local_error)?;
-        let mut logits: Vec<Vec<f32>> =
-            self.loaded.weights.forward(&input, 0).and_then(|l| l.to_vec2()).map_err(local_error)?;
+        let mut logits = self.prompt_batch(ids, streams.len(), shared)?;
+        // The stream each row of the batch belongs to.
+        let mut rows: Vec<usize> = (0..streams.len()).collect();
         let mut pos = ids.len();
         let pad = self.loaded.tokenizer.eos.first().copied().unwrap_or(0);
         loop {
             if cancel.is_cancelled() {
                 return Err(ModelError::Cancelled);
             }
-            let mut next = Vec::with_capacity(n);
-            for (stream, row) in streams.iter_mut().zip(logits.iter_mut()) {
+            let (mut next, mut kept) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+            for (row, &i) in rows.iter().enumerate() {
+                let stream = &mut streams[i];
                 if stream.done {
                     next.push(pad);
                     continue;
                 }
-                let token = sample::sample(row, &stream.tokens, sampling, &mut stream.rng);
-                next.push(token);
-                let done = self.push(stream, token, sampler);
-                stream.done = done;
+                let token = sample::sample(&mut logits[row], &stream.tokens, sampling, &mut stream.rng);
+                stream.done = self.push(stream, token, sampler);
+                if !stream.done || !shared {
+                    next.push(if stream.done { pad } else { token });
+                    kept.push(row);
+                }
             }
             if streams.iter().all(|s| s.done) {
                 return Ok(());
             }
-            let input = Tensor::from_vec(next, (n, 1), &self.device).map_err(local_error)?;
+            if shared && kept.len() < rows.len() {
+                let keep: Vec<u32> = kept.iter().map(|&r| r as u32).collect();
+                self.loaded.weights.keep_rows(&keep).map_err(local_error)?;
+                rows = kept.iter().map(|&r| rows[r]).collect();
+            }
+            let input = Tensor::from_vec(next, (rows.len(), 1), &self.device).map_err(local_error)?;
             logits = self.loaded.weights.forward(&input, pos).and_then(|l| l.to_vec2()).map_err(local_error)?;
             pos += 1;
         }
+    }
+
+    /// One sample after another, each from a copy of the prompt's cache.
+    fn generate_forks(
+        &mut self,
+        ids: &[u32],
+        streams: &mut [Stream],
+        sampling: &Sampling,
+        sampler: &Sampler,
+        cancel: &Cancel,
+    ) -> Result<(), ModelError> {
+        let input = Tensor::new(ids, &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
+        let first = self.loaded.weights.forward(&input, 0).map_err(local_error)?;
+        let first: Vec<f32> = first.squeeze(0).and_then(|t| t.to_vec1()).map_err(local_error)?;
+        for stream in streams {
+            let Some(mut model) = self.loaded.weights.fork() else { break };
+            let mut logits = first.clone();
+            let mut pos = ids.len();
+            loop {
+                if cancel.is_cancelled() {
+                    return Err(ModelError::Cancelled);
+                }
+                let token = sample::sample(&mut logits, &stream.tokens, sampling, &mut stream.rng);
+                if self.push(stream, token, sampler) {
+                    break;
+                }
+                let input = Tensor::new(&[token], &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
+                logits = model
+                    .forward(&input, pos)
+                    .and_then(|l| l.squeeze(0))
+                    .and_then(|l| l.to_vec1())
+                    .map_err(local_error)?;
+                pos += 1;
+            }
+        }
+        Ok(())
     }
 
     /// Adds a token to a sample; true when the sample is complete (end token, stop string,
@@ -402,27 +457,25 @@ impl Engine {
         stream.truncated
     }
 
-    fn measure(&mut self, text: &str, tokens: usize, n: usize) -> Result<Measure, ModelError> {
+    fn measure(&mut self, text: &str, tokens: usize, n: usize, batch: bool) -> Result<Measure, ModelError> {
         let ids = self.loaded.tokenizer.encode(text, true).map_err(local_error)?;
         let n = n.max(1);
         self.loaded.weights.reset();
-        let batched = !self.device.is_cpu() || !self.loaded.weights.can_fork();
-        let to_vecs = |l: Tensor| -> Result<Vec<Vec<f32>>, ModelError> { l.to_vec2().map_err(local_error) };
+        let strategy = if !batch && self.loaded.weights.can_fork() && self.device.is_cpu() {
+            Strategy::Forks
+        } else {
+            self.strategy()
+        };
         let started = std::time::Instant::now();
-        let rows = if batched { n } else { 1 };
-        let prompt: Vec<u32> = (0..rows).flat_map(|_| ids.iter().copied()).collect();
-        let input = Tensor::from_vec(prompt, (rows, ids.len()), &self.device).map_err(local_error)?;
-        let first = to_vecs(self.loaded.weights.forward(&input, 0).map_err(local_error)?)?;
+        let first = match strategy {
+            Strategy::Forks => self.prompt_batch(&ids, 1, false)?,
+            Strategy::SharedBatch => self.prompt_batch(&ids, n, true)?,
+            Strategy::RepeatedBatch => self.prompt_batch(&ids, n, false)?,
+        };
         let prompt_seconds = started.elapsed().as_secs_f64();
         let started = std::time::Instant::now();
-        if batched {
-            let mut logits = first;
-            for step in 0..tokens {
-                let next: Vec<u32> = logits.iter().map(|l| sample::argmax(l)).collect();
-                let input = Tensor::from_vec(next, (n, 1), &self.device).map_err(local_error)?;
-                logits = to_vecs(self.loaded.weights.forward(&input, ids.len() + step).map_err(local_error)?)?;
-            }
-        } else {
+        let to_vecs = |l: Tensor| -> Result<Vec<Vec<f32>>, ModelError> { l.to_vec2().map_err(local_error) };
+        if strategy == Strategy::Forks {
             for _ in 0..n {
                 let Some(mut model) = self.loaded.weights.fork() else { break };
                 let mut token = sample::argmax(&first[0]);
@@ -433,13 +486,20 @@ impl Engine {
                     token = sample::argmax(&logits[0]);
                 }
             }
+        } else {
+            let mut logits = first;
+            for step in 0..tokens {
+                let next: Vec<u32> = logits.iter().map(|l| sample::argmax(l)).collect();
+                let input = Tensor::from_vec(next, (n, 1), &self.device).map_err(local_error)?;
+                logits = to_vecs(self.loaded.weights.forward(&input, ids.len() + step).map_err(local_error)?)?;
+            }
         }
         Ok(Measure {
-            prompt_tokens: ids.len() * rows,
+            prompt_tokens: ids.len() * if strategy == Strategy::RepeatedBatch { n } else { 1 },
             prompt_seconds,
             generated_tokens: tokens * n,
             decode_seconds: started.elapsed().as_secs_f64(),
-            batched,
+            batched: strategy != Strategy::Forks,
         })
     }
 
@@ -484,6 +544,17 @@ impl Engine {
         let (pa, pb) = (sample::probability(&logits, a), sample::probability(&logits, b));
         Ok(if pa + pb > 0.0 { pa / (pa + pb) } else { 0.5 })
     }
+}
+
+/// How the samples of one prompt run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strategy {
+    /// The prompt once, its cache repeated to one row per sample, then one batch.
+    SharedBatch,
+    /// The prompt repeated as one row per sample of one batch.
+    RepeatedBatch,
+    /// The prompt once, then each sample from its own copy of the cache, one after another.
+    Forks,
 }
 
 struct Stream {

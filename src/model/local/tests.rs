@@ -71,19 +71,65 @@ fn batched_and_forked_sampling_agree_on_greedy_text() {
     let dir = tempfile::tempdir().unwrap();
     let path = tiny_gguf(dir.path(), GgmlDType::F32, false);
     let mut engine = Engine::load(&LocalSpec { threads: 1, ..LocalSpec::new(path) }).unwrap();
+    assert_eq!(engine.strategy(), Strategy::SharedBatch);
     let greedy = Sampler { temperature: 0.0, n: 3, ..sampler(3) };
-    let forked: Vec<String> =
+    let shared: Vec<String> =
         engine.generate(&prompt(), &greedy, &Cancel::new()).unwrap().into_iter().map(|a| a.text).collect();
     let ids = engine.prompt_ids(&prompt()).unwrap();
-    let mut streams: Vec<Stream> = (0..3)
-        .map(|i| Stream { tokens: Vec::new(), text: String::new(), done: false, truncated: false, rng: Rng::new(i) })
-        .collect();
-    engine.loaded.weights.reset();
     let s = Sampling { temperature: 0.0, top_p: 1.0, top_k: 0, repetition_penalty: 1.1 };
-    engine.generate_batch(&ids, &mut streams, &s, &greedy, &Cancel::new()).unwrap();
-    let batched: Vec<String> = streams.into_iter().map(|s| s.text).collect();
-    assert_eq!(forked, batched);
-    assert!(forked.iter().all(|t| t == &forked[0]));
+    let mut other = |how: Strategy| -> Vec<String> {
+        let mut streams: Vec<Stream> = (0..3)
+            .map(|i| Stream {
+                tokens: Vec::new(),
+                text: String::new(),
+                done: false,
+                truncated: false,
+                rng: Rng::new(i),
+            })
+            .collect();
+        engine.loaded.weights.reset();
+        match how {
+            Strategy::Forks => engine.generate_forks(&ids, &mut streams, &s, &greedy, &Cancel::new()).unwrap(),
+            _ => engine.generate_batch(&ids, &mut streams, &s, &greedy, &Cancel::new(), false).unwrap(),
+        }
+        streams.into_iter().map(|s| s.text).collect()
+    };
+    assert_eq!(shared, other(Strategy::Forks));
+    assert_eq!(shared, other(Strategy::RepeatedBatch));
+    assert!(shared.iter().all(|t| t == &shared[0]));
+}
+
+/// The prompt's cache repeated to three rows, each fed its own token, then one row dropped: every
+/// row's logits are those of its sequence run alone.
+#[test]
+fn a_repeated_and_cut_cache_matches_each_sequence_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tiny_gguf(dir.path(), GgmlDType::F32, false);
+    let mut engine = Engine::load(&LocalSpec { threads: 1, ..LocalSpec::new(path) }).unwrap();
+    let dev = engine.device.clone();
+    let w = &mut engine.loaded.weights;
+    let prompt: &[u32] = &[1, 5, 9, 3, 7];
+    let row = |t: &[u32]| Tensor::new(t, &dev).unwrap().unsqueeze(0).unwrap();
+    let alone = |w: &mut weights::Weights, tail: &[u32]| -> Vec<f32> {
+        w.reset();
+        let all: Vec<u32> = prompt.iter().chain(tail).copied().collect();
+        w.forward(&row(&all), 0).unwrap().squeeze(0).unwrap().to_vec1().unwrap()
+    };
+    let want: Vec<Vec<f32>> = [[11u32, 12], [21, 22], [31, 32]].iter().map(|t| alone(w, t)).collect();
+    w.reset();
+    w.forward(&row(prompt), 0).unwrap();
+    w.repeat_cache(3).unwrap();
+    let step = |w: &mut weights::Weights, tokens: Vec<u32>, pos: usize| -> Vec<Vec<f32>> {
+        let n = tokens.len();
+        w.forward(&Tensor::from_vec(tokens, (n, 1), &dev).unwrap(), pos).unwrap().to_vec2().unwrap()
+    };
+    step(w, vec![11, 21, 31], prompt.len());
+    w.keep_rows(&[2, 0]).unwrap();
+    let got = step(w, vec![32, 12], prompt.len() + 1);
+    for (g, want) in got.iter().zip([&want[2], &want[0]]) {
+        let diff = g.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(diff < 1e-4, "max |Δlogit| {diff}");
+    }
 }
 
 #[test]

@@ -7,8 +7,9 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use candle_core::quantized::gguf_file;
 use candle_core::{DType, Device, Tensor};
-use candle_transformers::models::{llama, quantized_llama, quantized_qwen2, quantized_qwen3, qwen2};
+use candle_transformers::models::{llama, quantized_qwen2, quantized_qwen3, qwen2};
 
+use super::llama as quantized_llama;
 use super::tokenizer::TextTokenizer;
 
 pub(crate) enum Weights {
@@ -49,11 +50,34 @@ impl Weights {
     /// the model type allows it; the copy then extends its own cache.
     pub(crate) fn fork(&self) -> Option<Weights> {
         match self {
-            Weights::Llama(m) => Some(Weights::Llama(m.clone())),
+            Weights::Llama(m) => m.fork().ok().map(Weights::Llama),
             Weights::Qwen3(m) => Some(Weights::Qwen3(m.clone())),
             Weights::SafeLlama(b) => Some(Weights::SafeLlama(b.clone())),
             Weights::SafeQwen2(m) => Some(Weights::SafeQwen2(m.clone())),
             Weights::Qwen2(_) => None,
+        }
+    }
+
+    /// Whether the prompt's cache can be repeated across a batch ([`Weights::repeat_cache`]) and
+    /// rows dropped from it ([`Weights::keep_rows`]): the samples of one prompt then decode as one
+    /// batch after the prompt ran once.
+    pub(crate) fn shares_prompt(&self) -> bool {
+        matches!(self, Weights::Llama(_))
+    }
+
+    /// See [`Weights::shares_prompt`].
+    pub(crate) fn repeat_cache(&mut self, n: usize) -> candle_core::Result<()> {
+        match self {
+            Weights::Llama(m) => m.repeat_cache(n),
+            _ => candle_core::bail!("this model's cache cannot be repeated"),
+        }
+    }
+
+    /// See [`Weights::shares_prompt`].
+    pub(crate) fn keep_rows(&mut self, rows: &[u32]) -> candle_core::Result<()> {
+        match self {
+            Weights::Llama(m) => m.keep_rows(rows),
+            _ => candle_core::bail!("this model's cache rows cannot be dropped"),
         }
     }
 
