@@ -59,6 +59,7 @@ fn assert_program(n: usize) -> Program {
         groups: vec![Group { cases, stop_on_timeout: false }],
         discover: None,
         pytest: None,
+        conftests: Vec::new(),
     }
 }
 

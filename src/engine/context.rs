@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::Document;
 use crate::project::{Found, Project};
-use crate::sandbox::{Host, Import, Module, Modules, TestRun};
+use crate::sandbox::{Conftest, Host, Import, Module, Modules, TestRun};
 
 /// What the runs of one document run in.
 pub(super) struct Context {
@@ -20,6 +20,8 @@ pub(super) struct Context {
     pub(super) flags: Vec<String>,
     /// The file is a test file of its project: pytest runs it.
     pub(super) tests: Option<TestRun>,
+    /// The project's conftest files that fill pytest's `doctest_namespace` for this file.
+    pub(super) conftests: Vec<Conftest>,
     modules: Option<Arc<ProjectModules>>,
 }
 
@@ -32,6 +34,7 @@ impl Context {
                 host: Host::default(),
                 flags: crate::project::PytestConfig::default().doctest_optionflags,
                 tests: None,
+                conftests: Vec::new(),
                 modules: None,
             };
         };
@@ -49,6 +52,15 @@ impl Context {
             cwd: std::env::current_dir().ok(),
         });
         let read_only = project.readable();
+        // Only those that mention the fixture: the others cannot change an example's names.
+        let conftests = project
+            .conftests_for(file)
+            .into_iter()
+            .filter_map(|path| {
+                let source = doc.buffers.get(&path).cloned().or_else(|| std::fs::read_to_string(&path).ok())?;
+                source.contains("doctest_namespace").then(|| Conftest { path: path.display().to_string(), source })
+            })
+            .collect();
         Context {
             module_name,
             origin: file.display().to_string(),
@@ -59,13 +71,19 @@ impl Context {
                 file: file.display().to_string(),
                 select: Vec::new(),
             }),
+            conftests,
             modules: Some(modules),
         }
     }
 
     /// What a cached verdict of this document depends on besides the function's text.
     pub(super) fn fingerprint(&self) -> String {
-        format!("{}:{}", self.module_name, self.flags.join(","))
+        let mut out = format!("{}:{}", self.module_name, self.flags.join(","));
+        for c in &self.conftests {
+            out.push(':');
+            out.push_str(&crate::base::hex(&crate::syntax::FunctionKey::of_text(&c.source).0));
+        }
+        out
     }
 
     /// Whether imports recorded by an earlier run would still find what they found then.

@@ -447,7 +447,8 @@ fn check_with(
     // A cached verdict counts while every module its runs imported still finds the same text.
     let mut memo = HashMap::new();
     let mut depends: Vec<Import> = Vec::new();
-    let base = plan::base_program(&doc.path, text, &parsed, &context.module_name, &context.origin);
+    let mut base = plan::base_program(&doc.path, text, &parsed, &context.module_name, &context.origin);
+    base.conftests = context.conftests.clone();
     if doc.file.is_some() && discover::worth_asking(text, &parsed) {
         let file_key = syntax::FunctionKey::of_text(text);
         let found =

@@ -95,6 +95,7 @@ pub(super) fn base_program(
         groups: Vec::new(),
         discover: None,
         pytest: None,
+        conftests: Vec::new(),
     }
 }
 

@@ -152,6 +152,26 @@ impl Project {
 impl Project {
     /// Whether pytest would collect tests from this file (`python_files`, matched on the name, or
     /// on the path relative to the root for patterns with a `/`).
+    /// The `conftest.py` files pytest applies to `file`: in the root and each directory down to
+    /// the file's own, root first.
+    pub fn conftests_for(&self, file: &Path) -> Vec<PathBuf> {
+        let Ok(relative) = file.strip_prefix(&self.root) else { return Vec::new() };
+        let mut dir = self.root.clone();
+        let mut out = Vec::new();
+        let mut parts: Vec<_> = relative.components().collect();
+        parts.pop();
+        for part in std::iter::once(None).chain(parts.into_iter().map(Some)) {
+            if let Some(part) = part {
+                dir.push(part);
+            }
+            let candidate = dir.join("conftest.py");
+            if candidate.is_file() {
+                out.push(candidate);
+            }
+        }
+        out
+    }
+
     pub fn is_test_file(&self, file: &Path) -> bool {
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let relative = file.strip_prefix(&self.root).ok().and_then(|p| p.to_str()).unwrap_or(name);

@@ -848,6 +848,7 @@ fn request_json(
         "module_name": program.module_name,
         "skip_packages": skip_packages,
         "discover": program.discover,
+        "conftests": program.conftests,
         "scratch": SCRATCH_GUEST,
         "output_cap": limits.output_chars,
         "chunks": chunks,

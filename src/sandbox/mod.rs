@@ -101,6 +101,17 @@ pub struct Program {
     /// Instead of the file's statements and groups: the user's tests in `file`, run by pytest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pytest: Option<TestRun>,
+    /// The project's `conftest.py` files whose autouse fixtures fill pytest's `doctest_namespace`
+    /// for this module's examples (rootdir first), as pytest applies them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conftests: Vec<Conftest>,
+}
+
+/// A `conftest.py` and its text (the editor's, when it is open).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conftest {
+    pub path: String,
+    pub source: String,
 }
 
 /// A pytest run over one test file of a project.

@@ -162,6 +162,46 @@ fn a_file_outside_any_package_still_imports_its_neighbours() {
     assert_eq!(r.functions[0].verdict.status, Status::Unverified, "{:#?}", r.functions[0].verdict);
 }
 
+/// Names a project's conftest.py puts in pytest's `doctest_namespace` through an autouse fixture
+/// are there for the examples of the modules under it (not for a module beside it); a fixture that
+/// needs more than the namespace is not run, so what it would add stays unresolved, never failing.
+#[test]
+fn conftest_doctest_namespace_fills_the_examples_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("pyproject.toml"), "[project]\nname = 'nsdemo'\n").unwrap();
+    std::fs::create_dir_all(root.join("pkg")).unwrap();
+    std::fs::create_dir_all(root.join("other")).unwrap();
+    std::fs::write(root.join("pkg/__init__.py"), "").unwrap();
+    std::fs::write(
+        root.join("pkg/conftest.py"),
+        "import pytest\nimport pkg.mathlib\n\n\n@pytest.fixture(autouse=True)\ndef names(doctest_namespace):\n    \
+         doctest_namespace['ml'] = pkg.mathlib\n    doctest_namespace['TEN'] = 10\n    yield\n\n\n\
+         @pytest.fixture(autouse=True)\ndef more(doctest_namespace, tmp_path):\n    doctest_namespace['LATER'] = 1\n",
+    )
+    .unwrap();
+    let module = "def double(x):\n    \"\"\"\n    >>> ml.double(TEN)\n    20\n    \"\"\"\n    return 2 * x\n\n\n\
+                  def triple(x):\n    \"\"\"\n    >>> triple(LATER)\n    3\n    \"\"\"\n    return 3 * x\n";
+    std::fs::write(root.join("pkg/mathlib.py"), module).unwrap();
+    std::fs::write(root.join("other/mathlib.py"), module).unwrap();
+    let (json, _) = plumb_json(root, &["pkg/mathlib.py", "other/mathlib.py"]);
+    let file = |path: &str| {
+        json["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .unwrap_or_else(|| panic!("{path}: {json:#}"))
+    };
+    let (inside, beside) = (file("pkg/mathlib.py"), file("other/mathlib.py"));
+    assert_eq!(function(inside, "double")["status"], "passing", "{inside:#}");
+    assert_eq!(function(inside, "triple")["status"], "unverified", "{inside:#}");
+    assert!(kinds(function(inside, "triple")).contains(&"example_unresolved"), "{inside:#}");
+    for name in ["double", "triple"] {
+        assert_eq!(function(beside, name)["status"], "unverified", "{beside:#}");
+    }
+}
+
 /// `plumb check` on the whole project: the package's functions and the project's own tests
 /// (`tests/`, a conftest.py fixture, parametrize, raises, approx, tmp_path, capsys, monkeypatch, a
 /// test class, a skipped test), run by pytest inside the sandbox; the failing test is an error on

@@ -34,6 +34,7 @@ pub(crate) fn program(source: &str, groups: Vec<Vec<Case>>) -> Program {
         groups: groups.into_iter().map(|cases| Group { cases, stop_on_timeout: false }).collect(),
         discover: None,
         pytest: None,
+        conftests: Vec::new(),
     }
 }
 

@@ -355,6 +355,8 @@ class Runner:
         self.project_files = set()
         # (chunks, chunk_index) until the file has been executed.
         self.pending = None
+        # What the project's conftest files put in pytest's doctest_namespace (after `load`).
+        self.namespace = {}
 
     # -- reporting -------------------------------------------------------------------------------
     sink = staticmethod(_report)
@@ -453,6 +455,9 @@ class Runner:
                 pass
             finally:
                 self.restore()
+        if request.get("conftests") and not request.get("skip_packages"):
+            self.begin(-2, 0)
+            self.namespace = self.doctest_namespace(request["conftests"])
         if self.pending is None:
             return
         if name in sys.modules or not name or name == "__plumb__":
@@ -466,6 +471,40 @@ class Runner:
             pass
         if self.pending is not None:
             self.exec_main(None)
+
+    def doctest_namespace(self, conftests):
+        """pytest's doctest_namespace as the project's conftest files fill it: each autouse fixture
+        that asks for nothing but `doctest_namespace` is called (a generator fixture up to its
+        yield). A conftest or fixture that fails adds nothing: the examples then say which name is
+        missing, as they would without it."""
+        namespace = {}
+        for conftest in conftests:
+            path = conftest["path"]
+            source = conftest["source"]
+            linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+            cap = self.capture()
+            try:
+                module = types.ModuleType("conftest")
+                module.__file__ = path
+                module.__builtins__ = builtins
+                exec(compile(source, path, "exec"), module.__dict__)
+                for value in list(module.__dict__.values()):
+                    fixture = _autouse_fixture(value)
+                    if fixture is None:
+                        continue
+                    try:
+                        if list(inspect.signature(fixture).parameters) != ["doctest_namespace"]:
+                            continue
+                        result = fixture(namespace)
+                        if inspect.isgenerator(result):
+                            next(result, None)
+                    except _BaseException:
+                        pass
+            except _BaseException:
+                pass
+            finally:
+                self.restore()
+        return namespace
 
     def exec_main(self, module):
         chunks, chunk_index = self.pending
@@ -705,6 +744,7 @@ class Runner:
     def run_groups(self, groups):
         for g, group in enumerate(groups):
             globs = dict(self.globals)
+            globs.update(self.namespace)
             for c, case in enumerate(group["cases"]):
                 mode = case.get("mode", "run")
                 if mode == "skip":
@@ -717,6 +757,18 @@ class Runner:
                     if self.new_code is not None:
                         event["code"] = self.new_code
                     self.emit(event)
+
+
+def _autouse_fixture(value):
+    """The function behind a pytest fixture marked autouse (pytest 8.4's fixture objects), or None."""
+    try:
+        marker = getattr(value, "_fixture_function_marker", None)
+        if marker is None or not getattr(marker, "autouse", False):
+            return None
+        unwrap = getattr(value, "_get_wrapped_function", None)
+        return unwrap() if unwrap is not None else getattr(value, "_fixture_function", None)
+    except _BaseException:
+        return None
 
 
 _NOT_LITERAL = object()
