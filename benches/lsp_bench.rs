@@ -1,6 +1,7 @@
 //! The language server's latency and footprint, from a client harness over real stdio.
 //!
 //!     cargo bench --bench lsp_bench
+//!     PLUMB_LSP_BENCH=tests cargo bench --bench lsp_bench     # only the user's tests' figures
 //!
 //! - didChange → publishDiagnostics for a function with docstring examples, debounce set to 0 so
 //!   the figure is the check itself: p50 and p99 over 200 edits that each change the function's
@@ -53,6 +54,11 @@ fn text(k: usize) -> String {
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
+    // `PLUMB_LSP_BENCH=tests`: only the user's tests' figures.
+    if std::env::var("PLUMB_LSP_BENCH").is_ok_and(|v| v == "tests") {
+        tested(&dir);
+        return;
+    }
     run(&dir, "off");
     let store = dir.path().join("lsp-store.sqlite3");
     run(&dir, store.to_str().unwrap());
@@ -110,6 +116,16 @@ fn tested(dir: &tempfile::TempDir) {
         "didChange -> publishDiagnostics with its 10 tests run again:  p50 {:.2} ms  p99 {:.2} ms  (target p50 <= 100 ms)",
         pct(&times, 0.5),
         pct(&times, 0.99)
+    );
+    // The edits alternate: odd ones fix the function (10 passing tests), even ones break it (10
+    // failing tests, each with pytest's report).
+    let (fixed, broken): (Vec<_>, Vec<_>) = times.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let fixed: Vec<Duration> = fixed.into_iter().map(|(_, t)| *t).collect();
+    let broken: Vec<Duration> = broken.into_iter().map(|(_, t)| *t).collect();
+    println!(
+        "  of which: 10 passing tests p50 {:.2} ms, 10 failing tests p50 {:.2} ms",
+        pct(&fixed, 0.5),
+        pct(&broken, 0.5)
     );
 }
 

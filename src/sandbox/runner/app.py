@@ -717,6 +717,9 @@ class Runner:
             # tmp_path under the run's scratch directory (pytest's own choice checks file owners,
             # which WASI does not have).
             "--basetemp", "/tmp/pytest",
+            # A failure's report as pytest's `--tb=short` writes it (each frame's line and the
+            # assertion's explanation): what fits a diagnostic, and half the cost of the long form.
+            "--tb=short",
         ]
         _host_rewrites()
         for nodeid in spec.get("deselect", []):
