@@ -448,7 +448,10 @@ fn check_with(
     let mut memo = HashMap::new();
     let mut depends: Vec<Import> = Vec::new();
     let mut base = plan::base_program(&doc.path, text, &parsed, &context.module_name, &context.origin);
-    base.conftests = context.conftests.clone();
+    // The namespace is for examples: a file without any does not pay for its conftests' imports.
+    if parsed.functions.iter().any(|f| !f.examples.is_empty()) {
+        base.conftests = context.conftests.clone();
+    }
     if doc.file.is_some() && discover::worth_asking(text, &parsed) {
         let file_key = syntax::FunctionKey::of_text(text);
         let found =

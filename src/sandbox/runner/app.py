@@ -797,9 +797,11 @@ class _TestReporter:
         files = self.runner.project_files
 
         def on_start(code, offset):
+            # Once per code object per test: the first call is all attribution needs, and a
+            # function the test calls in a loop must not pay for the callback every time
+            # (`pytest_runtest_logstart` re-enables the events for the next test).
             if code.co_filename in files:
                 self.calls.add((code.co_filename, code.co_qualname))
-                return None
             return mon.DISABLE
 
         try:
@@ -837,6 +839,11 @@ class _TestReporter:
     def pytest_runtest_logstart(self, nodeid, location):
         self.runner.begin(-4, self.index)
         self.calls = set()
+        if self.monitoring:
+            try:
+                sys.monitoring.restart_events()
+            except _BaseException:
+                pass
         self.reports = []
         self.unsupported = None
         self.started = _perf()
