@@ -57,6 +57,8 @@ impl Attribution {
                 line: test.line,
                 outcome: test.outcome,
                 summary: crate::judge::first_error_line(&test.report),
+                report: test.report.clone(),
+                duration_us: test.duration_us,
             };
             for (file, qualified) in &test.exercised {
                 let file = canonical(&absolute(file));

@@ -250,9 +250,18 @@ impl Engine {
     /// every file is checked, the editor before it publishes.
     pub fn attribute(&self, report: &mut FileReport) {
         let Some(file) = report.file.as_deref().filter(|_| !report.test_file) else { return };
+        let provenance = Provenance {
+            runtime: crate::sandbox::runtime::runner_hash(),
+            prompt_version: crate::model::PROMPT_VERSION.to_string(),
+        };
         for f in &mut report.functions {
             let tests = self.attribution.of(file, &f.function.qualified_name);
             judge::exercised_by(&f.function, &tests, &mut f.verdict);
+            // The tests' runs are training data too (content-addressed: a run recorded before
+            // is not recorded again).
+            if let Some(r) = store::user_test_record(&provenance, &report.path, &report.text, &f.function, &tests) {
+                report.records.push(r);
+            }
         }
     }
 

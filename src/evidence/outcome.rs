@@ -179,4 +179,7 @@ pub struct Exercise {
     pub outcome: TestOutcome,
     /// pytest's first `E ` line of a failure (`assert 2.0 == 3.0`).
     pub summary: String,
+    /// pytest's whole report of a failure (empty when it passed).
+    pub report: String,
+    pub duration_us: u64,
 }

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 pub use export::{ExportFormat, ExportKind, ExportSummary, export};
 pub use records::{
     Candidate, ExecutionRecord, Label, LabelRecord, OutcomeRecord, ProgramSource, Provenance, Reward, SCHEMA_VERSION,
-    TestKind, TestRecord, candidate_record, execution_record,
+    TestKind, TestRecord, candidate_record, execution_record, user_test_record,
 };
 pub use writer::{Writer, WriterStats};
 

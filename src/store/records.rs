@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::evidence::Outcome;
+use crate::evidence::{Exercise, Outcome, TestOutcome};
 use crate::judge::{ExampleVerdict, Verdict};
 use crate::syntax::{Example, Function};
 
@@ -25,6 +25,8 @@ pub enum TestKind {
     Example,
     /// A test a model wrote (CodeT).
     Generated,
+    /// A test of the user's own suite that ran the function (its node id is the source).
+    UserTest,
 }
 
 /// Whose program a record executed.
@@ -232,6 +234,66 @@ pub fn execution_record(
         let details: Vec<&str> =
             verdict.findings.iter().filter(|f| !f.feedback.is_empty()).map(|f| f.feedback.as_str()).collect();
         cap(&format!("{BAD_PREFIX}{}", details.join("\n")), &mut truncated)
+    };
+    Some(assemble(Parts {
+        provenance,
+        path,
+        function,
+        problem,
+        program,
+        source: ProgramSource::User,
+        tests,
+        outcomes,
+        feedback,
+        truncated,
+        model: None,
+    }))
+}
+
+/// The execution record of a function as the user's own tests ran it (each test that ran it and
+/// passed, failed or errored), if any did. LeTI's feedback for a failure is pytest's report.
+pub fn user_test_record(
+    provenance: &Provenance,
+    path: &str,
+    text: &str,
+    function: &Function,
+    exercises: &[Exercise],
+) -> Option<ExecutionRecord> {
+    let ran: Vec<&Exercise> = exercises
+        .iter()
+        .filter(|t| matches!(t.outcome, TestOutcome::Passed | TestOutcome::Failed | TestOutcome::Error))
+        .collect();
+    if ran.is_empty() {
+        return None;
+    }
+    let mut truncated = false;
+    let program = cap(&text[function.range.start..function.range.end], &mut truncated);
+    let problem = cap(&problem_of(function, text), &mut truncated);
+    let tests: Vec<TestRecord> = ran
+        .iter()
+        .map(|t| TestRecord {
+            kind: TestKind::UserTest,
+            source: cap(&format!("{}::{}", t.file, t.test), &mut truncated),
+            expected: String::new(),
+            line: t.line.unwrap_or(0),
+        })
+        .collect();
+    let outcomes: Vec<OutcomeRecord> = ran
+        .iter()
+        .enumerate()
+        .map(|(i, t)| OutcomeRecord {
+            test: i,
+            class: format!("{:?}", t.outcome).to_lowercase(),
+            passed: t.outcome == TestOutcome::Passed,
+            duration_us: t.duration_us,
+        })
+        .collect();
+    let failed: Vec<&str> =
+        ran.iter().filter(|t| t.outcome != TestOutcome::Passed).map(|t| t.report.as_str()).collect();
+    let feedback = if failed.is_empty() {
+        GOOD_FEEDBACK.to_string()
+    } else {
+        cap(&format!("{BAD_PREFIX}{}", failed.join("\n")), &mut truncated)
     };
     Some(assemble(Parts {
         provenance,

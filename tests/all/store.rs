@@ -299,6 +299,45 @@ fn a_full_disk_is_reported_diagnostics_keep_flowing_and_writing_recovers() {
     assert_eq!(Store::open(&store).unwrap().counts().unwrap().0, 2);
 }
 
+/// The user's own tests that ran a function are training data: a record of the function with each
+/// test's node id and outcome, pytest's report of the failure as LeTI feedback; the test file's
+/// own functions give none (pytest ran them, they are not the program under test).
+#[test]
+fn user_tests_that_ran_a_function_become_training_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("pyproject.toml"), "[tool.pytest.ini_options]\npythonpath = [\".\"]\n").unwrap();
+    std::fs::create_dir(root.join("tests")).unwrap();
+    std::fs::write(root.join("mod.py"), "def scale(x):\n    return x * 2 + 1\n").unwrap();
+    std::fs::write(
+        root.join("tests/test_mod.py"),
+        "from mod import scale\n\n\ndef test_zero():\n    assert scale(0) == 0\n\n\ndef test_sign():\n    assert scale(-1) < 0\n",
+    )
+    .unwrap();
+    let store = root.join("store.sqlite3");
+    assert_eq!(plumb(root, &store, &["check", "mod.py", "tests"]).status.code(), Some(1));
+    let s = Store::open(&store).unwrap();
+    let executions = s.executions().unwrap();
+    let user: Vec<&ExecutionRecord> = executions
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| r.tests.iter().any(|t| t.kind == plumb::store::TestKind::UserTest))
+        .collect();
+    assert_eq!(user.len(), 1, "{executions:#?}");
+    let r = user[0];
+    assert_eq!(r.qualified_name, "scale");
+    assert_eq!(r.program, "def scale(x):\n    return x * 2 + 1");
+    let tests: Vec<&str> = r.tests.iter().map(|t| t.source.as_str()).collect();
+    assert_eq!(tests, ["tests/test_mod.py::test_zero", "tests/test_mod.py::test_sign"]);
+    let outcomes: Vec<(&str, bool)> = r.outcomes.iter().map(|o| (o.class.as_str(), o.passed)).collect();
+    assert_eq!(outcomes, [("failed", false), ("passed", true)]);
+    assert_eq!(r.reward, plumb::store::Reward::Bad);
+    assert!(r.feedback.contains("assert 1 == 0"), "{}", r.feedback);
+    // The same run again records nothing new.
+    plumb(root, &store, &["check", "mod.py", "tests"]);
+    assert_eq!(Store::open(&store).unwrap().executions().unwrap().len(), executions.len());
+}
+
 #[test]
 fn a_killed_export_leaves_the_previous_file_intact() {
     let dir = tempfile::tempdir().unwrap();
