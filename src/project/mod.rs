@@ -73,7 +73,14 @@ impl Project {
         let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         let start = if path.is_dir() { path.clone() } else { path.parent().map(Path::to_path_buf).unwrap_or_default() };
         let marked = start.ancestors().find(|dir| MARKERS.iter().any(|m| dir.join(m).exists()) && !is_home(dir));
-        let mut project = Project::at(marked.unwrap_or(&start));
+        // Unmarked, a file in `tests/` belongs with the modules beside that directory: where
+        // plumb's "add as a unit test" action writes `tests/test_<module>.py`, importing the
+        // module by name (as `python -m pytest` from there would find it).
+        let unmarked_root = match start.file_name().and_then(|n| n.to_str()) {
+            Some("tests" | "test") => start.parent().filter(|p| p.parent().is_some() && !is_home(p)).unwrap_or(&start),
+            _ => &start,
+        };
+        let mut project = Project::at(marked.unwrap_or(unmarked_root));
         project.marked = marked.is_some();
         project
     }

@@ -162,6 +162,25 @@ fn a_file_outside_any_package_still_imports_its_neighbours() {
     assert_eq!(r.functions[0].verdict.status, Status::Unverified, "{:#?}", r.functions[0].verdict);
 }
 
+/// Without project markers, a test file in `tests/` imports the modules beside that directory:
+/// the layout plumb's "add as a unit test" action writes (`tests/test_stats.py` importing
+/// `stats`), so the test it wrote runs and says what it says.
+#[test]
+fn an_unmarked_tests_directory_imports_the_modules_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("tests")).unwrap();
+    std::fs::write(root.join("stats.py"), "def add(a, b):\n    return a - b\n").unwrap();
+    std::fs::write(
+        root.join("tests/test_stats.py"),
+        "from stats import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+    )
+    .unwrap();
+    let (json, code) = plumb_json(root, &["tests/test_stats.py"]);
+    assert_eq!(test_outcomes(&json["files"][0]), [("tests/test_stats.py::test_add", "failed")], "{json:#}");
+    assert_eq!(code, Some(1));
+}
+
 /// Names a project's conftest.py puts in pytest's `doctest_namespace` through an autouse fixture
 /// are there for the examples of the modules under it (not for a module beside it); a fixture that
 /// needs more than the namespace is not run, so what it would add stays unresolved, never failing.

@@ -48,8 +48,8 @@ fn vscode_extension_builds_packages_and_talks_to_the_server() {
     npm(&extension_dir(), &["test"]);
 }
 
-/// Diagnostics with expected/actual, hover, the quick fix writing the test file, the fix clearing
-/// everything, the status bar's states and a server path that does not exist, in a real VS Code.
+/// Diagnostics with expected/actual, hover, the quick fix writing the test file (whose test then
+/// fails in that file too), the fix clearing everything, the status bar's states and a server path that does not exist, in a real VS Code.
 /// Screenshots of each step and VS Code's logs are kept in `target/tmp/vscode-e2e/`.
 #[test]
 fn vscode_extension_in_a_real_vs_code() {
@@ -75,9 +75,14 @@ fn vscode_extension_in_a_real_vs_code() {
         .expect("node runs the code-server test");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && text.contains("code-server e2e: ok"), "code-server test failed:\n{text}");
-    for step in
-        ["squiggle after", "problems panel \"`add(2, 3)` returned -1, expected 5", "is failing", "test file written"]
-    {
+    for step in [
+        "squiggle after",
+        "problems panel \"`add(2, 3)` returned -1, expected 5",
+        "is failing",
+        "test file written",
+        "the test file's diagnostic \"`test_add_example_line_3` failed",
+        "states seen",
+    ] {
         assert!(text.contains(step), "no step {step:?}:\n{text}");
     }
     assert!(text.contains("status \"plumb: not running\"") && text.contains("could not start the server"), "{text}");

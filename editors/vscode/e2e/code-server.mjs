@@ -270,6 +270,16 @@ async function main() {
   }, 20000);
   log(`step: test file written (${written.split("\n").length} lines)`);
   await quickOpen(page, "test_stats.py");
+  // The new test runs in the sandbox against the function as it is: it fails there too.
+  const testProblem = await waitFor("the new test's failure in the Problems panel", () =>
+    page.evaluate(() => {
+      for (const row of document.querySelectorAll(".markers-panel .monaco-list-row")) {
+        const t = row.textContent || "";
+        if (t.includes("test_add_example_line_3") && t.includes("failed")) return t;
+      }
+      return null;
+    }), 30000);
+  log(`step: the test file's diagnostic "${testProblem.trim().slice(0, 100)}"`);
   await shot(page, "test-written");
 
   // 4. The fix clears the squiggle and the status bar.
