@@ -611,6 +611,8 @@ fn check_with(
     depends.extend(imported);
     dedup_imports(&mut depends);
     let mut depends_on = context.files_of(&depends);
+    // An edit to a conftest.py that fills the examples' namespace is a reason to check again.
+    depends_on.extend(base.conftests.iter().map(|c| PathBuf::from(&c.path)));
     depends_on.sort();
     depends_on.dedup();
     FileReport {

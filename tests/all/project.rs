@@ -203,6 +203,12 @@ fn conftest_doctest_namespace_fills_the_examples_names() {
                   def triple(x):\n    \"\"\"\n    >>> triple(LATER)\n    3\n    \"\"\"\n    return 3 * x\n";
     std::fs::write(root.join("pkg/mathlib.py"), module).unwrap();
     std::fs::write(root.join("other/mathlib.py"), module).unwrap();
+    // In the editor, the module depends on the conftest: an edit to it checks the module again.
+    let engine = Engine::new(Options { store: StoreChoice::Off, no_model: true, ..Options::default() }.settings());
+    let doc = read_document(&root.join("pkg/mathlib.py"), "pkg/mathlib.py").unwrap();
+    let r = engine.check(&doc, false, &Cancel::new(), &mut |_| {}).unwrap();
+    let conftest = root.join("pkg/conftest.py").canonicalize().unwrap();
+    assert!(r.depends_on.contains(&conftest), "{:?}", r.depends_on);
     let (json, _) = plumb_json(root, &["pkg/mathlib.py", "other/mathlib.py"]);
     let file = |path: &str| {
         json["files"]
