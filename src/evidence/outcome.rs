@@ -167,6 +167,13 @@ pub enum TestOutcome {
     Unsupported,
 }
 
+impl TestOutcome {
+    /// The test ran to a verdict on what it called: passed, failed or errored.
+    pub fn judged(self) -> bool {
+        matches!(self, TestOutcome::Passed | TestOutcome::Failed | TestOutcome::Error)
+    }
+}
+
 /// One of the user's tests that ran a function (as the sandbox's runner recorded it: what the test
 /// actually called, never guessed from names).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -118,10 +118,7 @@ fn user_tests(subject: Subject<'_>, ev: &FunctionEvidence, verdict: &mut Verdict
 /// function — the test may have failed in another function it called, so never a warning here (the
 /// error is on the test itself).
 pub fn exercised_by(function: &Function, tests: &[Exercise], verdict: &mut Verdict) {
-    let ran: Vec<&Exercise> = tests
-        .iter()
-        .filter(|t| matches!(t.outcome, TestOutcome::Passed | TestOutcome::Failed | TestOutcome::Error))
-        .collect();
+    let ran: Vec<&Exercise> = tests.iter().filter(|t| t.outcome.judged()).collect();
     if ran.is_empty() {
         return;
     }

@@ -211,8 +211,6 @@ pub fn execution_record(
         return None;
     }
     let mut truncated = false;
-    let program = cap(&text[function.range.start..function.range.end], &mut truncated);
-    let problem = cap(&problem_of(function, text), &mut truncated);
     let tests: Vec<TestRecord> = judged
         .iter()
         .map(|(e, _, _)| TestRecord {
@@ -227,27 +225,12 @@ pub fn execution_record(
         .enumerate()
         .map(|(i, (_, o, v))| OutcomeRecord::of(i, o, matches!(v, ExampleVerdict::Passed)))
         .collect();
-    let good = outcomes.iter().all(|o| o.passed);
-    let feedback = if good {
-        GOOD_FEEDBACK.to_string()
+    let details: Vec<&str> = if outcomes.iter().all(|o| o.passed) {
+        Vec::new()
     } else {
-        let details: Vec<&str> =
-            verdict.findings.iter().filter(|f| !f.feedback.is_empty()).map(|f| f.feedback.as_str()).collect();
-        cap(&format!("{BAD_PREFIX}{}", details.join("\n")), &mut truncated)
+        verdict.findings.iter().filter(|f| !f.feedback.is_empty()).map(|f| f.feedback.as_str()).collect()
     };
-    Some(assemble(Parts {
-        provenance,
-        path,
-        function,
-        problem,
-        program,
-        source: ProgramSource::User,
-        tests,
-        outcomes,
-        feedback,
-        truncated,
-        model: None,
-    }))
+    Some(user_record(provenance, path, text, function, tests, outcomes, &details, truncated))
 }
 
 /// The execution record of a function as the user's own tests ran it (each test that ran it and
@@ -259,16 +242,11 @@ pub fn user_test_record(
     function: &Function,
     exercises: &[Exercise],
 ) -> Option<ExecutionRecord> {
-    let ran: Vec<&Exercise> = exercises
-        .iter()
-        .filter(|t| matches!(t.outcome, TestOutcome::Passed | TestOutcome::Failed | TestOutcome::Error))
-        .collect();
+    let ran: Vec<&Exercise> = exercises.iter().filter(|t| t.outcome.judged()).collect();
     if ran.is_empty() {
         return None;
     }
     let mut truncated = false;
-    let program = cap(&text[function.range.start..function.range.end], &mut truncated);
-    let problem = cap(&problem_of(function, text), &mut truncated);
     let tests: Vec<TestRecord> = ran
         .iter()
         .map(|t| TestRecord {
@@ -290,12 +268,30 @@ pub fn user_test_record(
         .collect();
     let failed: Vec<&str> =
         ran.iter().filter(|t| t.outcome != TestOutcome::Passed).map(|t| t.report.as_str()).collect();
-    let feedback = if failed.is_empty() {
+    Some(user_record(provenance, path, text, function, tests, outcomes, &failed, truncated))
+}
+
+/// The record of the user's function on `tests`: LeTI's fixed sentence when every outcome passed,
+/// else its prefix and `details` (what the user was shown of the failures).
+#[allow(clippy::too_many_arguments)]
+fn user_record(
+    provenance: &Provenance,
+    path: &str,
+    text: &str,
+    function: &Function,
+    tests: Vec<TestRecord>,
+    outcomes: Vec<OutcomeRecord>,
+    details: &[&str],
+    mut truncated: bool,
+) -> ExecutionRecord {
+    let program = cap(&text[function.range.start..function.range.end], &mut truncated);
+    let problem = cap(&problem_of(function, text), &mut truncated);
+    let feedback = if outcomes.iter().all(|o| o.passed) {
         GOOD_FEEDBACK.to_string()
     } else {
-        cap(&format!("{BAD_PREFIX}{}", failed.join("\n")), &mut truncated)
+        cap(&format!("{BAD_PREFIX}{}", details.join("\n")), &mut truncated)
     };
-    Some(assemble(Parts {
+    assemble(Parts {
         provenance,
         path,
         function,
@@ -307,7 +303,7 @@ pub fn user_test_record(
         feedback,
         truncated,
         model: None,
-    }))
+    })
 }
 
 /// What a record is made of; `assemble` derives the rest.

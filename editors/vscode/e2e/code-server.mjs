@@ -106,6 +106,26 @@ async function statusText(page) {
   });
 }
 
+/// Waits until an element matching `selector` contains every one of `needles`; its text.
+function waitForText(page, what, selector, needles, timeoutMs) {
+  const find = ([sel, words]) => {
+    for (const el of document.querySelectorAll(sel)) {
+      const t = el.textContent || "";
+      if (words.every((w) => t.includes(w))) return t;
+    }
+    return null;
+  };
+  return waitFor(what, () => page.evaluate(find, [selector, needles]), timeoutMs);
+}
+
+/// Waits until plumb's status bar text satisfies `ok`; that text.
+function waitForStatus(page, what, ok, timeoutMs) {
+  return waitFor(what, async () => {
+    const t = await statusText(page);
+    return t && ok(t) ? t : null;
+  }, timeoutMs);
+}
+
 async function command(page, name) {
   await page.keyboard.press("F1");
   await page.waitForSelector(".quick-input-widget input", { state: "visible" });
@@ -198,20 +218,10 @@ async function main() {
   const opened = Date.now();
   await waitFor("a squiggle", () => page.$(".monaco-editor .squiggly-error"), 60000);
   log(`step: squiggle after ${Date.now() - opened} ms`);
-  const failing = await waitFor("the status bar to count the failure", async () => {
-    const t = await statusText(page);
-    return t && /plumb: 1 failing/.test(t) ? t : null;
-  }, 30000);
+  const failing = await waitForStatus(page, "the status bar to count the failure", (t) => /plumb: 1 failing/.test(t), 30000);
   log(`step: status bar "${failing}"`);
   await command(page, "View: Focus on Problems View");
-  const problem = await waitFor("the Problems panel row", () =>
-    page.evaluate(() => {
-      for (const row of document.querySelectorAll(".markers-panel .monaco-list-row")) {
-        const t = row.textContent || "";
-        if (t.includes("returned -1, expected 5")) return t;
-      }
-      return null;
-    }), 20000);
+  const problem = await waitForText(page, "the Problems panel row", ".markers-panel .monaco-list-row", ["returned -1, expected 5"], 20000);
   log(`step: problems panel "${problem.trim()}"`);
   await shot(page, "failing");
 
@@ -221,14 +231,7 @@ async function main() {
   await page.keyboard.press("Home");
   for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowRight");
   await command(page, "Show or Focus Hover");
-  const hover = await waitFor("plumb's hover", () =>
-    page.evaluate(() => {
-      for (const h of document.querySelectorAll(".monaco-hover")) {
-        const t = h.textContent || "";
-        if (t.includes("docstring examples")) return t;
-      }
-      return null;
-    }), 20000);
+  const hover = await waitForText(page, "plumb's hover", ".monaco-hover", ["docstring examples"], 20000);
   if (!/add\s*is\s*failing/.test(hover)) throw new Error(`hover does not say failing: ${hover}`);
   log(`step: hover "${hover.replace(/\s+/g, " ").slice(0, 120)}"`);
   await shot(page, "hover");
@@ -238,24 +241,9 @@ async function main() {
   await goToLine(page, 3);
   await page.keyboard.press("End");
   await page.keyboard.press("Control+.");
-  const actionTitle = await waitFor("the code actions", () =>
-    page.evaluate(() => {
-      for (const row of document.querySelectorAll(".action-widget .monaco-list-row")) {
-        const t = row.textContent || "";
-        if (t.includes("as a unit test")) return t;
-      }
-      return null;
-    }), 20000);
+  const actionTitle = await waitForText(page, "the code actions", ".action-widget .monaco-list-row", ["as a unit test"], 20000);
   log(`step: code action "${actionTitle.trim()}"`);
   await shot(page, "code-actions");
-  await page.evaluate(() => {
-    for (const row of document.querySelectorAll(".action-widget .monaco-list-row")) {
-      if ((row.textContent || "").includes("as a unit test")) {
-        row.scrollIntoView();
-        return;
-      }
-    }
-  });
   await page.locator(".action-widget .monaco-list-row", { hasText: "as a unit test" }).first().click();
   await page.waitForTimeout(1000);
   await command(page, "File: Save All Files");
@@ -271,14 +259,7 @@ async function main() {
   log(`step: test file written (${written.split("\n").length} lines)`);
   await quickOpen(page, "test_stats.py");
   // The new test runs in the sandbox against the function as it is: it fails there too.
-  const testProblem = await waitFor("the new test's failure in the Problems panel", () =>
-    page.evaluate(() => {
-      for (const row of document.querySelectorAll(".markers-panel .monaco-list-row")) {
-        const t = row.textContent || "";
-        if (t.includes("test_add_example_line_3") && t.includes("failed")) return t;
-      }
-      return null;
-    }), 30000);
+  const testProblem = await waitForText(page, "the new test's failure in the Problems panel", ".markers-panel .monaco-list-row", ["test_add_example_line_3", "failed"], 30000);
   log(`step: the test file's diagnostic "${testProblem.trim().slice(0, 100)}"`);
   await shot(page, "test-written");
 
@@ -290,10 +271,7 @@ async function main() {
   const typed = Date.now();
   await page.keyboard.type("return a + b");
   await waitFor("the squiggle to clear", async () => (await page.$(".monaco-editor .squiggly-error")) === null, 30000);
-  const cleared = await waitFor("the status bar to clear", async () => {
-    const t = await statusText(page);
-    return t && !/failing|checking/.test(t) ? t : null;
-  }, 30000);
+  const cleared = await waitForStatus(page, "the status bar to clear", (t) => !/failing|checking/.test(t), 30000);
   log(`step: fixed, squiggle and status cleared in ${Date.now() - typed} ms (status "${cleared}")`);
   await shot(page, "fixed");
   const seen = await page.evaluate(() => window.__plumbStatus);
@@ -316,18 +294,8 @@ async function main() {
   await page.waitForSelector(".monaco-workbench", { timeout: 60000 });
   await page.waitForTimeout(1000);
   await openFile(page, "stats.py");
-  const notRunning = await waitFor("the status bar to say the server is not running", async () => {
-    const t = await statusText(page);
-    return t && /not running/.test(t) ? t : null;
-  }, 30000);
-  const message = await waitFor("an error notification", () =>
-    page.evaluate(() => {
-      for (const n of document.querySelectorAll(".notification-toast, .notifications-list-container .monaco-list-row")) {
-        const t = n.textContent || "";
-        if (t.includes("could not start the server")) return t;
-      }
-      return null;
-    }), 20000);
+  const notRunning = await waitForStatus(page, "the status bar to say the server is not running", (t) => /not running/.test(t), 30000);
+  const message = await waitForText(page, "an error notification", ".notification-toast, .notifications-list-container .monaco-list-row", ["could not start the server"], 20000);
   log(`step: bad path: status "${notRunning}", notification "${message.trim().slice(0, 160)}"`);
   await shot(page, "bad-path");
 }

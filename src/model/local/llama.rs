@@ -366,28 +366,22 @@ impl ModelWeights {
             let attention_wk = ct.tensor(reader, &format!("{prefix}.attn_k.weight"), device)?;
             let attention_wv = ct.tensor(reader, &format!("{prefix}.attn_v.weight"), device)?;
             let attention_wo = ct.tensor(reader, &format!("{prefix}.attn_output.weight"), device)?;
-            let mlp_or_moe = if n_expert <= 1 {
-                let feed_forward_w1 = ct.tensor(reader, &format!("{prefix}.ffn_gate.weight"), device)?;
-                let feed_forward_w2 = ct.tensor(reader, &format!("{prefix}.ffn_down.weight"), device)?;
-                let feed_forward_w3 = ct.tensor(reader, &format!("{prefix}.ffn_up.weight"), device)?;
-                MlpOrMoe::Mlp(Mlp {
-                    feed_forward_w1: QMatMul::from_qtensor(feed_forward_w1)?,
-                    feed_forward_w2: QMatMul::from_qtensor(feed_forward_w2)?,
-                    feed_forward_w3: QMatMul::from_qtensor(feed_forward_w3)?,
+            // The gate, down and up projections named `ffn_{gate,down,up}{suffix}.weight`.
+            let mut mlp = |suffix: &str| -> Result<Mlp> {
+                let mut weight = |name: &str| {
+                    QMatMul::from_qtensor(ct.tensor(reader, &format!("{prefix}.{name}{suffix}.weight"), device)?)
+                };
+                Ok(Mlp {
+                    feed_forward_w1: weight("ffn_gate")?,
+                    feed_forward_w2: weight("ffn_down")?,
+                    feed_forward_w3: weight("ffn_up")?,
                 })
+            };
+            let mlp_or_moe = if n_expert <= 1 {
+                MlpOrMoe::Mlp(mlp("")?)
             } else {
+                let experts = (0..n_expert).map(|i| mlp(&format!(".{i}"))).collect::<Result<Vec<_>>>()?;
                 let feed_forward_gate_inp = ct.tensor(reader, &format!("{prefix}.ffn_gate_inp.weight"), device)?;
-                let mut experts = Vec::with_capacity(n_expert);
-                for i in 0..n_expert {
-                    let feed_forward_w1 = ct.tensor(reader, &format!("{prefix}.ffn_gate.{i}.weight"), device)?;
-                    let feed_forward_w2 = ct.tensor(reader, &format!("{prefix}.ffn_down.{i}.weight"), device)?;
-                    let feed_forward_w3 = ct.tensor(reader, &format!("{prefix}.ffn_up.{i}.weight"), device)?;
-                    experts.push(Mlp {
-                        feed_forward_w1: QMatMul::from_qtensor(feed_forward_w1)?,
-                        feed_forward_w2: QMatMul::from_qtensor(feed_forward_w2)?,
-                        feed_forward_w3: QMatMul::from_qtensor(feed_forward_w3)?,
-                    })
-                }
                 MlpOrMoe::MoE {
                     n_expert_used,
                     feed_forward_gate_inp: QMatMul::from_qtensor(feed_forward_gate_inp)?,
@@ -468,38 +462,33 @@ impl ModelWeights {
     /// A copy that shares the weights and owns a copy of the cache (the cache grows in place).
     pub(super) fn fork(&self) -> Result<Self> {
         let mut copy = self.clone();
-        for layer in copy.layers.iter_mut() {
+        copy.map_caches(|t| t.copy())?;
+        Ok(copy)
+    }
+
+    /// Every layer's cache replaced by `f` of its filled positions.
+    fn map_caches(&mut self, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<()> {
+        for layer in self.layers.iter_mut() {
             if let Some(cache) = &layer.kv_cache {
-                layer.kv_cache = Some(cache.map(|t| t.copy())?);
+                layer.kv_cache = Some(cache.map(&f)?);
             }
         }
-        Ok(copy)
+        Ok(())
     }
 
     /// The cache of a batch of one, repeated to `n` rows: each row then continues the same prefix
     /// (the samples of one prompt). The prefix's tensors are copied once, not recomputed.
     pub(super) fn repeat_cache(&mut self, n: usize) -> Result<()> {
-        for layer in self.layers.iter_mut() {
-            if let Some(cache) = &layer.kv_cache {
-                if cache.k.dim(0)? != 1 {
-                    candle::bail!("repeat_cache needs a batch of one, not {}", cache.k.dim(0)?);
-                }
-                layer.kv_cache = Some(cache.map(|t| t.repeat((n, 1, 1, 1)))?);
-            }
-        }
-        Ok(())
+        self.map_caches(|t| match t.dim(0)? {
+            1 => t.repeat((n, 1, 1, 1)),
+            b => candle::bail!("repeat_cache needs a batch of one, not {b}"),
+        })
     }
 
     /// Keeps only these rows of the batch's cache, in this order (rows whose sequences ended
     /// leave the batch).
     pub(super) fn keep_rows(&mut self, rows: &[u32]) -> Result<()> {
-        for layer in self.layers.iter_mut() {
-            if let Some(cache) = &layer.kv_cache {
-                let index = Tensor::new(rows, cache.k.device())?;
-                layer.kv_cache = Some(cache.map(|t| t.index_select(&index, 0))?);
-            }
-        }
-        Ok(())
+        self.map_caches(|t| t.index_select(&Tensor::new(rows, t.device())?, 0))
     }
 
     pub(super) fn forward(&mut self, x: &Tensor, index_pos: usize) -> Result<Tensor> {

@@ -346,8 +346,7 @@ impl Engine {
     fn prompt_batch(&mut self, ids: &[u32], rows: usize, shared: bool) -> Result<Vec<Vec<f32>>, ModelError> {
         let w = &mut self.loaded.weights;
         if shared {
-            let input = Tensor::new(ids, &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
-            let first: Vec<f32> = w.forward(&input, 0).and_then(|l| l.squeeze(0)?.to_vec1()).map_err(local_error)?;
+            let first = one_row(w, &self.device, ids, 0)?;
             w.repeat_cache(rows).map_err(local_error)?;
             return Ok(vec![first; rows]);
         }
@@ -413,9 +412,7 @@ impl Engine {
         sampler: &Sampler,
         cancel: &Cancel,
     ) -> Result<(), ModelError> {
-        let input = Tensor::new(ids, &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
-        let first = self.loaded.weights.forward(&input, 0).map_err(local_error)?;
-        let first: Vec<f32> = first.squeeze(0).and_then(|t| t.to_vec1()).map_err(local_error)?;
+        let first = one_row(&mut self.loaded.weights, &self.device, ids, 0)?;
         for stream in streams {
             let Some(mut model) = self.loaded.weights.fork() else { break };
             let mut logits = first.clone();
@@ -428,12 +425,7 @@ impl Engine {
                 if self.push(stream, token, sampler) {
                     break;
                 }
-                let input = Tensor::new(&[token], &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
-                logits = model
-                    .forward(&input, pos)
-                    .and_then(|l| l.squeeze(0))
-                    .and_then(|l| l.to_vec1())
-                    .map_err(local_error)?;
+                logits = one_row(&mut model, &self.device, &[token], pos)?;
                 pos += 1;
             }
         }
@@ -480,10 +472,7 @@ impl Engine {
                 let Some(mut model) = self.loaded.weights.fork() else { break };
                 let mut token = sample::argmax(&first[0]);
                 for step in 0..tokens {
-                    let input =
-                        Tensor::new(&[token], &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
-                    let logits = to_vecs(model.forward(&input, ids.len() + step).map_err(local_error)?)?;
-                    token = sample::argmax(&logits[0]);
+                    token = sample::argmax(&one_row(&mut model, &self.device, &[token], ids.len() + step)?);
                 }
             }
         } else {
@@ -506,16 +495,12 @@ impl Engine {
     fn trace(&mut self, text: &str, steps: usize, forced: &[u32]) -> Result<Trace, ModelError> {
         let ids = self.loaded.tokenizer.encode(text, true).map_err(local_error)?;
         self.loaded.weights.reset();
-        let last =
-            |l: Tensor| -> Result<Vec<f32>, ModelError> { l.squeeze(0).and_then(|l| l.to_vec1()).map_err(local_error) };
-        let input = Tensor::new(ids.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
-        let mut logits = last(self.loaded.weights.forward(&input, 0).map_err(local_error)?)?;
+        let mut logits = one_row(&mut self.loaded.weights, &self.device, &ids, 0)?;
         let mut trace = Trace::default();
         for step in 0..steps {
             let token = forced.get(step).copied().unwrap_or_else(|| sample::argmax(&logits));
             trace.tokens.push(token);
-            let input = Tensor::new(&[token], &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
-            let next = last(self.loaded.weights.forward(&input, ids.len() + step).map_err(local_error)?)?;
+            let next = one_row(&mut self.loaded.weights, &self.device, &[token], ids.len() + step)?;
             trace.logits.push(std::mem::replace(&mut logits, next));
         }
         Ok(trace)
@@ -533,17 +518,16 @@ impl Engine {
             return Err(ModelError::Local("the vocabulary has no tokens for A and B".into()));
         };
         self.loaded.weights.reset();
-        let input = Tensor::new(ids.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
-        let logits: Vec<f32> = self
-            .loaded
-            .weights
-            .forward(&input, 0)
-            .and_then(|l| l.squeeze(0))
-            .and_then(|l| l.to_vec1())
-            .map_err(local_error)?;
+        let logits = one_row(&mut self.loaded.weights, &self.device, &ids, 0)?;
         let (pa, pb) = (sample::probability(&logits, a), sample::probability(&logits, b));
         Ok(if pa + pb > 0.0 { pa / (pa + pb) } else { 0.5 })
     }
+}
+
+/// The logits after `tokens`, fed as a batch of one row starting at position `pos`.
+fn one_row(w: &mut weights::Weights, device: &Device, tokens: &[u32], pos: usize) -> Result<Vec<f32>, ModelError> {
+    let input = Tensor::new(tokens, device).and_then(|t| t.unsqueeze(0)).map_err(local_error)?;
+    w.forward(&input, pos).and_then(|l| l.squeeze(0)?.to_vec1()).map_err(local_error)
 }
 
 /// How the samples of one prompt run.
