@@ -126,11 +126,13 @@ function waitForStatus(page, what, ok, timeoutMs) {
   }, timeoutMs);
 }
 
+/// Runs a command from the palette, once the palette has it as the selected entry (on a loaded
+/// machine the list filters late, and Enter would run whatever was first).
 async function command(page, name) {
   await page.keyboard.press("F1");
   await page.waitForSelector(".quick-input-widget input", { state: "visible" });
   await page.keyboard.type(name);
-  await page.waitForTimeout(300);
+  await page.locator(".quick-input-widget .monaco-list-row.focused", { hasText: name }).first().waitFor({ timeout: 20000 });
   await page.keyboard.press("Enter");
 }
 
@@ -157,13 +159,11 @@ async function openFile(page, name) {
   await page.waitForTimeout(300);
 }
 
+/// Puts the cursor at the start of a line of the active editor (focused by a click, then the keyboard).
 async function goToLine(page, line) {
-  await page.keyboard.press("Control+P");
-  await page.waitForSelector(".quick-input-widget input", { state: "visible" });
-  await page.keyboard.type(`:${line}`);
-  await page.waitForTimeout(300);
-  await page.keyboard.press("Enter");
-  await page.waitForTimeout(200);
+  await page.locator(".monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+Home");
+  for (let i = 1; i < line; i++) await page.keyboard.press("ArrowDown");
 }
 
 async function main() {
@@ -220,13 +220,12 @@ async function main() {
   log(`step: squiggle after ${Date.now() - opened} ms`);
   const failing = await waitForStatus(page, "the status bar to count the failure", (t) => /plumb: 1 failing/.test(t), 30000);
   log(`step: status bar "${failing}"`);
-  await command(page, "View: Focus on Problems View");
+  await command(page, "Problems: Focus on Problems View");
   const problem = await waitForText(page, "the Problems panel row", ".markers-panel .monaco-list-row", ["returned -1, expected 5"], 20000);
   log(`step: problems panel "${problem.trim()}"`);
   await shot(page, "failing");
 
   // 2. Hover on the function's name: plumb's evidence and status.
-  await page.click(".monaco-editor .view-lines");
   await goToLine(page, 1);
   await page.keyboard.press("Home");
   for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowRight");
